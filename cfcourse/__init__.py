@@ -1,0 +1,13 @@
+"""cfcourse: the helper package of the course *Collaborative filtering with embeddings*.
+
+Modules (import the one you need; nothing heavy is imported here):
+
+- :mod:`cfcourse.data`: find, verify, load, validate, re-index and split MovieLens.
+- :mod:`cfcourse.metrics`: RMSE and the global-mean and bias baselines.
+- :mod:`cfcourse.models`: the Keras 3 models and the do-it-yourself embedding layer.
+- :mod:`cfcourse.training`: seeding, fitting with early stopping, a tidy history.
+- :mod:`cfcourse.svd`, :mod:`cfcourse.explore`, :mod:`cfcourse.plots`: the chapters' helpers.
+- :mod:`cfcourse.checks`: checks for the exercises.
+"""
+
+__version__ = "0.1.0"
