@@ -75,8 +75,21 @@ def notebooks(args: list[str]) -> None:
         _log(f"wrote {path.relative_to(ROOT)}")
 
 
+def _invalidate_stale_cache() -> None:
+    """Jupyter Book's execution cache keys on code cells only: re-execute when cfcourse changes."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "cfcourse").rglob("*.py")):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    stamp = ROOT / "_build" / ".cfcourse-code-hash"
+    if not stamp.exists() or stamp.read_text() != digest.hexdigest():
+        shutil.rmtree(ROOT / "_build" / ".jupyter_cache", ignore_errors=True)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(digest.hexdigest())
+
+
 def book(args: list[str]) -> None:
     start = time.perf_counter()
+    _invalidate_stale_cache()
     _run([BIN / "jupyter-book", "build", "--all", "-W", "--keep-going", ".", *args], env=_env())
     index = ROOT / "_build" / "html" / "index.html"
     _log(f"built in {time.perf_counter() - start:.0f} s")

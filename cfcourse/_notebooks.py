@@ -22,8 +22,8 @@ def sync_notebooks(folder: str | Path, force: bool = False) -> list[Path]:
         if not force and target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
             continue
         notebook = jupytext.reads(text, fmt="md:myst")
-        tmp = target.with_suffix(".ipynb.tmp")
-        jupytext.write(notebook, tmp, fmt="ipynb")
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(jupytext.writes(notebook, fmt="ipynb"), encoding="utf-8")
         tmp.replace(target)
         written.append(target)
     return written

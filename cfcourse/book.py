@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 
-def glue_text(key: str, value, fmt: str = "") -> str:
-    """Format ``value`` with ``fmt`` and glue it under ``key`` for ``{glue:md}`key``` in the prose.
+class PastedText:
+    """A formatted value that displays as itself: as plain text without quotes, and as Markdown."""
 
-    The value is glued as Markdown so that it pastes without quotes. Returns the text, so a
-    check cell can assert on exactly what the reader sees. Outside a Jupyter Book build
-    (e.g. in plain Jupyter) this only returns the text.
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+
+def glue_text(key: str, value, fmt: str = "") -> str:
+    """Format ``value`` with ``fmt`` and glue it under ``key``; returns the text.
+
+    In the chapter's own prose write ``{glue:md}`key```; another page of the book can paste it
+    with ``{glue:text}`/notebooks/NN_name.md::key:s```. Returning the text lets a check cell
+    assert on exactly what the reader sees. Without myst-nb installed this only formats.
     """
     text = format(value, fmt)
     try:
-        from IPython.display import Markdown
         from myst_nb import glue
     except ImportError:  # pragma: no cover - the book extras are not installed
         return text
-    glue(key, Markdown(text), display=False)
+    glue(key, PastedText(text), display=False)
     return text
