@@ -5,11 +5,13 @@
     python3 tasks.py test        run the whole test suite (unit tests, notebooks, book build)
     python3 tasks.py notebooks   write the .ipynb twin of every chapter, to open in Jupyter
     python3 tasks.py bench       train every model of the course and print one table
+    python3 tasks.py student     build the student version (no solutions) into _build/student
     python3 tasks.py clean       remove _build/ and the generated notebooks
 
 Each command first makes sure a virtual environment exists in .venv with the project
 installed (``pip install -e .[test]``); it reinstalls only when pyproject.toml changes.
-Options after the command are passed on (to pytest, jupyter-book or the benchmark).
+Options after the command are passed on (to pytest, jupyter-book or the benchmark), except
+``--no-venv``, which uses the current Python environment as it is (conda, Binder).
 Set CFCOURSE_DATA to a folder holding ml-latest-small to use a local copy of the data.
 """
 
@@ -66,12 +68,36 @@ def _env() -> dict[str, str]:
     return env
 
 
+def is_myst_notebook(text: str) -> bool:
+    """True for a MyST Markdown notebook (a jupytext header naming the myst format)."""
+    return text.startswith("---") and "format_name: myst" in text.split("---", 2)[1]
+
+
+def sync_notebooks(folder: Path = ROOT / "notebooks", force: bool = False) -> list[Path]:
+    """Write ``X.ipynb`` beside every MyST notebook ``X.md`` in ``folder`` whose twin is older.
+
+    The ``.md`` file is the source of truth; the twin is overwritten, never read. Returns the paths written.
+    """
+    import jupytext
+
+    written = []
+    for source in sorted(Path(folder).glob("*.md")):
+        text = source.read_text(encoding="utf-8")
+        if not is_myst_notebook(text):
+            continue
+        target = source.with_suffix(".ipynb")
+        if not force and target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
+            continue
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(jupytext.writes(jupytext.reads(text, fmt="md:myst"), fmt="ipynb"), encoding="utf-8")
+        tmp.replace(target)
+        written.append(target)
+    return written
+
+
 def notebooks(args: list[str]) -> None:
     """Generate notebooks/*.ipynb from the MyST sources (only where the source is newer)."""
-    sys.path.insert(0, str(ROOT))
-    from cfcourse._notebooks import sync_notebooks
-
-    for path in sync_notebooks(ROOT / "notebooks"):
+    for path in sync_notebooks(ROOT / "notebooks", force="--force" in args):
         _log(f"wrote {path.relative_to(ROOT)}")
 
 
@@ -112,7 +138,194 @@ def clean(args: list[str]) -> None:
     _log("removed _build/ and notebooks/*.ipynb")
 
 
-COMMANDS = {"book": book, "test": test, "notebooks": notebooks, "bench": bench, "clean": clean}
+# --------------------------------------------------------------------------------------
+# The student version: solutions stubbed out of the notebooks, and a site without them
+# --------------------------------------------------------------------------------------
+
+SOLUTION_BEGIN = "### BEGIN SOLUTION"
+SOLUTION_END = "### END SOLUTION"
+HINT_PREFIX = "# Hint:"
+STUDENT = ROOT / "_build" / "student"
+
+
+def stub_code(source: str, where: str = "cell") -> tuple[str, list[str]]:
+    """Replace every ``### BEGIN SOLUTION`` … ``### END SOLUTION`` region of a code cell by a stub.
+
+    The stub is ``raise NotImplementedError("<hint>")`` at the marker's indentation; the hint is the
+    ``# Hint:`` comment on the line just before the region (it stays in the cell). Returns the new
+    source and the solution lines that were removed.
+    """
+    lines = source.split("\n")
+    out: list[str] = []
+    removed: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.strip() == SOLUTION_END:
+            raise ValueError(f"{where}: '{SOLUTION_END}' without a '{SOLUTION_BEGIN}' before it")
+        if line.strip() != SOLUTION_BEGIN:
+            out.append(line)
+            i += 1
+            continue
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == SOLUTION_END), None)
+        if end is None:
+            raise ValueError(f"{where}: '{SOLUTION_BEGIN}' without a matching '{SOLUTION_END}'")
+        indent = line[: len(line) - len(line.lstrip())]
+        previous = out[-1].strip() if out else ""
+        hint = previous[len(HINT_PREFIX):].strip() if previous.startswith(HINT_PREFIX) else ""
+        message = f"Exercise not done yet. Hint: {hint}" if hint else "Exercise not done yet: write your solution here."
+        out.append(f"{indent}raise NotImplementedError({message!r})")
+        removed.extend(lines[i + 1:end])
+        i = end + 1
+    return "\n".join(out), removed
+
+
+def strip_solution_directives(markdown: str) -> tuple[str, list[str]]:
+    """Remove every ``{solution}`` directive (backtick or colon fence) from a Markdown cell."""
+    import re
+
+    opening = re.compile(r"^\s*(`{3,}|:{3,})\{solution(?:-start)?\}")
+    lines = markdown.split("\n")
+    out: list[str] = []
+    removed: list[str] = []
+    i = 0
+    while i < len(lines):
+        match = opening.match(lines[i])
+        if not match:
+            out.append(lines[i])
+            i += 1
+            continue
+        fence = match.group(1)
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == fence), None)
+        if end is None:
+            raise ValueError(f"unclosed solution directive: {lines[i].strip()}")
+        removed.extend(lines[i:end + 1])
+        i = end + 1
+    return "\n".join(out), removed
+
+
+def student_notebook(text: str, where: str = "notebook"):
+    """The student version of a MyST notebook's text: (notebook object, removed solution lines)."""
+    import jupytext
+
+    notebook = jupytext.reads(text, fmt="md:myst")
+    removed: list[str] = []
+    for n, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            cell.source, gone = stub_code(cell.source, f"{where}, cell {n}")
+            if gone:
+                tags = cell.metadata.setdefault("tags", [])
+                for tag in ("hide-input", "remove-input"):
+                    if tag in tags:
+                        tags.remove(tag)
+                if "raises-exception" not in tags:
+                    tags.append("raises-exception")
+        elif cell.cell_type == "markdown":
+            cell.source, gone = strip_solution_directives(cell.source)
+        removed.extend(gone)
+    return notebook, removed
+
+
+def forbidden_lines(removed: list[str], kept_text: str) -> list[str]:
+    """Solution lines distinctive enough to search for (not trivial, not also in the student text)."""
+    fences = ("```", ":::", ":class:", ":label:")
+    kept = {line.strip() for line in kept_text.split("\n")}
+    out = []
+    for line in removed:
+        line = line.strip()
+        if len(line) < 12 or line.startswith(fences) or line in kept:
+            continue
+        out.append(line)
+    return sorted(set(out))
+
+
+def _normalise(text: str) -> str:
+    import re
+
+    return re.sub(r"\s+", " ", re.sub(r"[`*_$\\{}]", "", text)).strip()
+
+
+def find_solution_leaks(folder: Path, forbidden: list[str]) -> list[str]:
+    """Every (file, line) in ``folder`` that carries a solution marker or a forbidden solution line."""
+    import html as html_lib
+    import re
+
+    needles = [_normalise(line) for line in forbidden if len(_normalise(line)) >= 12]
+    leaks = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.suffix not in {".html", ".ipynb", ".md", ".txt", ".py", ".js", ".json"}:
+            continue
+        if "_static" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if SOLUTION_BEGIN in text or SOLUTION_END in text:
+            leaks.append(f"{path}: solution marker")
+        if path.suffix == ".html":
+            text = html_lib.unescape(re.sub(r"<[^>]+>", "", text))
+        elif path.suffix == ".ipynb":
+            text = text.replace("\\n", "\n").replace('\\"', '"')
+        flat = _normalise(text)
+        leaks += [f"{path}: {needle[:60]}" for needle in needles if needle in flat]
+    return leaks
+
+
+def student(args: list[str]) -> None:
+    """Build the student version into _build/student: notebooks/*.ipynb and html/ (a site without solutions)."""
+    import json
+
+    import jupytext
+    import yaml
+
+    shutil.rmtree(STUDENT, ignore_errors=True)
+    source = STUDENT / ".source"
+    (STUDENT / "notebooks").mkdir(parents=True)
+    shutil.copytree(ROOT / "book", source / "book")
+    (source / "notebooks").mkdir()
+    removed_all: list[str] = []
+    kept_all: list[str] = []
+    for chapter in sorted((ROOT / "notebooks").glob("*.md")):
+        text = chapter.read_text(encoding="utf-8")
+        if not is_myst_notebook(text):
+            continue
+        notebook, removed = student_notebook(text, chapter.name)
+        removed_all += removed
+        (STUDENT / "notebooks" / f"{chapter.stem}.ipynb").write_text(jupytext.writes(notebook, fmt="ipynb"))
+        stubbed = jupytext.writes(notebook, fmt="md:myst")
+        kept_all.append(stubbed)
+        (source / "notebooks" / chapter.name).write_text(stubbed, encoding="utf-8")
+        _log(f"student notebook: {chapter.stem}.ipynb ({len(removed)} solution lines removed)")
+    # The site: the same book, solutions removed, errors of the stubs shown, no sources to download.
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["title"] = f"{config['title']} (student edition)"
+    config["execute"]["allow_errors"] = True
+    config["launch_buttons"] = {"notebook_interface": "jupyterlab"}
+    config["html"]["use_repository_button"] = False
+    sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx_config.update(nb_execution_raise_on_error=False, html_copy_source=False, html_show_sourcelink=False,
+                         hide_solutions=True,
+                         html_theme_options={"use_download_button": False, "use_repository_button": False,
+                                             "home_page_in_toc": True})
+    (source / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    for part in toc.get("parts", []):
+        part["chapters"] = [c for c in part["chapters"] if c["file"] != "book/instructors"]
+    (source / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
+    (source / "book" / "instructors.md").unlink(missing_ok=True)
+    _run([BIN / "jupyter-book", "build", "--all", "-W", "--keep-going", "--path-output", STUDENT / ".work", source,
+          *args], env=_env())
+    shutil.move(str(STUDENT / ".work" / "_build" / "html"), str(STUDENT / "html"))
+    shutil.rmtree(STUDENT / ".work", ignore_errors=True)
+    shutil.rmtree(source)
+    forbidden = forbidden_lines(removed_all, "\n".join(kept_all))
+    (STUDENT.parent / "student-forbidden.json").write_text(json.dumps(forbidden, indent=1))
+    leaks = find_solution_leaks(STUDENT, forbidden)
+    if leaks:
+        raise SystemExit("solution text found in the student build:\n  " + "\n  ".join(leaks[:20]))
+    _log(f"no solution text in {STUDENT} ({len(forbidden)} solution lines searched for)")
+    print(f"\nStudent notebooks: {STUDENT / 'notebooks'}\nStudent site:      {(STUDENT / 'html' / 'index.html').as_uri()}\n")
+
+
+COMMANDS = {"book": book, "test": test, "notebooks": notebooks, "bench": bench, "student": student, "clean": clean}
 
 
 def main() -> int:
@@ -120,7 +333,11 @@ def main() -> int:
         print(__doc__)
         return 2
     command, args = sys.argv[1], sys.argv[2:]
-    if command != "clean":
+    if "--no-venv" in args:  # use the current environment as it is (conda, Binder)
+        args.remove("--no-venv")
+        global BIN, PY
+        BIN, PY = Path(sys.executable).parent, Path(sys.executable)
+    elif command != "clean":
         bootstrap()
     try:
         COMMANDS[command](args)

@@ -24,6 +24,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -87,12 +88,14 @@ def cache_dir() -> Path:
 
 
 def _how_to_provide() -> str:
+    url = os.environ.get(ENV_URL) or ARCHIVE_URL
     return (
         "Provide the MovieLens ml-latest-small data in one of three ways:\n"
         "  1. pass the folder that holds ratings.csv and movies.csv: load_movielens('path/to/ml-latest-small');\n"
         f"  2. set the environment variable {ENV_DATA} to that folder;\n"
-        f"  3. let the course download the official archive ({ARCHIVE_URL}) into {cache_dir()}\n"
-        "     (needs a network connection; unzip it there yourself if you downloaded it elsewhere)."
+        f"  3. let the course download the official archive ({url}) into {cache_dir()}\n"
+        f"     (needs a network connection; set {ENV_CACHE} to use another cache folder, or unzip the\n"
+        "     archive there yourself if you downloaded it elsewhere)."
     )
 
 
@@ -108,20 +111,28 @@ def sha256_of(path: str | os.PathLike) -> str:
 def verify_file(path: str | os.PathLike, name: str | None = None) -> Path:
     """Check a MovieLens file against its official SHA-256 and return its path.
 
-    Raises :class:`ChecksumError` naming the file and what to do when it differs.
+    ``name`` is the official file name (``ratings.csv`` ...); it defaults to the path's name.
+    Raises :class:`ChecksumError` naming the file and what to do when it differs, and
+    :class:`DataNotFoundError` when the file is missing.
     """
     path = Path(path)
     name = name or path.name
     expected = SHA256.get(name)
     if expected is None:
         raise ValueError(f"{name!r} is not a file of {DATASET_NAME}; known files: {sorted(SHA256)}")
-    actual = sha256_of(path)
+    try:
+        actual = sha256_of(path)
+    except FileNotFoundError:
+        raise DataNotFoundError(f"{path} does not exist.\n" + _how_to_provide()) from None
+    except OSError as exc:
+        raise DataError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     if actual != expected:
+        in_cache = _is_in_cache(path)
         raise ChecksumError(
             f"{path} is not the official {DATASET_NAME} {name}: its SHA-256 is {actual}, "
-            f"expected {expected}. The file is damaged or from another release. "
-            f"Replace it with the file from {ARCHIVE_URL}"
-            + (" (or delete the cache folder to download it again)." if _is_in_cache(path) else ".")
+            f"expected {expected}.\nThe file is damaged, edited or from another release. "
+            + (f"Delete the folder {path.parent} so that the course downloads it again."
+               if in_cache else f"Replace it with the {name} from {ARCHIVE_URL}.")
         )
     return path
 
@@ -130,7 +141,7 @@ def _is_in_cache(path: Path) -> bool:
     try:
         path.resolve().relative_to(cache_dir().resolve())
         return True
-    except ValueError:
+    except (ValueError, OSError):
         return False
 
 
@@ -142,19 +153,29 @@ def find_data_dir(data_dir: str | os.PathLike | None = None, *, download: bool =
     """Return the folder holding ``ratings.csv`` and ``movies.csv``, downloading if needed.
 
     The order is: ``data_dir``; ``$CFCOURSE_DATA``; the cache; a download into the cache.
-    An explicit folder or ``$CFCOURSE_DATA`` that lacks the files is an error (the course
-    does not silently fall back to other data than the one you named).
+    A folder that holds an ``ml-latest-small`` folder is accepted too. An explicit folder or
+    ``$CFCOURSE_DATA`` that lacks the files is an error (the course does not silently fall
+    back to other data than the one you named). Nothing is written here except by a download
+    into the cache.
     """
     for source, value in (("data_dir", data_dir), (ENV_DATA, os.environ.get(ENV_DATA))):
-        if value is None or str(value) == "":
+        if value is None or str(value).strip() == "":
             continue
         folder = Path(value).expanduser()
-        if folder.is_dir() and not _complete(folder) and _complete(folder / DATASET_NAME):
+        label = f"The folder you passed ({folder})" if source == "data_dir" else f"{ENV_DATA}={folder}"
+        if not folder.exists():
+            raise DataNotFoundError(f"{label} does not exist.\n" + _how_to_provide())
+        if not folder.is_dir():
+            raise DataNotFoundError(
+                f"{label} is a file, not a folder: name the folder that holds ratings.csv and "
+                f"movies.csv (here probably {folder.parent}).\n" + _how_to_provide()
+            )
+        if not _complete(folder) and _complete(folder / DATASET_NAME):
             folder = folder / DATASET_NAME
         if not _complete(folder):
             missing = [n for n in REQUIRED if not (folder / n).is_file()]
             raise DataNotFoundError(
-                f"{source} points at {folder}, but it has no {', '.join(missing)}.\n" + _how_to_provide()
+                f"{label} has no {' and no '.join(missing)}.\n" + _how_to_provide()
             )
         return folder
     cached = cache_dir() / DATASET_NAME
@@ -169,75 +190,201 @@ def find_data_dir(data_dir: str | os.PathLike | None = None, *, download: bool =
 # Download
 # --------------------------------------------------------------------------------------
 
+#: The largest size accepted for one unpacked file of the archive (the real ones are < 3 MB).
+MAX_MEMBER_BYTES = 64 << 20
+
+
+def _download_failed(reason: str) -> DownloadError:
+    return DownloadError(f"Downloading the MovieLens data failed: {reason}\n" + _how_to_provide())
+
+
+def _describe_request_error(exc: Exception, url: str, timeout: float) -> str:
+    import requests
+
+    exceptions = requests.exceptions
+    if isinstance(exc, exceptions.HTTPError):
+        response = exc.response
+        status = f"{response.status_code} {response.reason or ''}".strip() if response is not None else "an error"
+        return f"the server answered {status} for {url}. Nothing was saved."
+    if isinstance(exc, (exceptions.MissingSchema, exceptions.InvalidSchema, exceptions.InvalidURL,
+                        exceptions.URLRequired)):
+        return f"{url!r} is not a valid http(s) address (check {ENV_URL}). Nothing was saved."
+    if isinstance(exc, exceptions.Timeout) and not isinstance(exc, exceptions.ReadTimeout):
+        return f"no connection to {url} within {timeout:g} s. Nothing was saved; check your network."
+    if isinstance(exc, exceptions.ReadTimeout):
+        return f"{url} stopped sending data for {timeout:g} s. Nothing was saved; try again."
+    if isinstance(exc, exceptions.ChunkedEncodingError) or (
+            isinstance(exc, exceptions.ConnectionError) and "IncompleteRead" in repr(exc)):
+        return (f"the connection was cut before the whole file arrived from {url}. "
+                "Nothing was saved; try again.")
+    if isinstance(exc, exceptions.ConnectionError):
+        return (f"could not connect to {url} (no network, or the server is down). "
+                "Nothing was saved; check your network connection.")
+    return f"{type(exc).__name__} while fetching {url}. Nothing was saved; try again."
+
+
+def _pick_members(zf: zipfile.ZipFile, url: str) -> dict[str, zipfile.ZipInfo]:
+    """The archive's official files, found at ``ml-latest-small/NAME`` or at the top level.
+
+    Any other member (other folders, ``../`` or absolute names, links) is ignored: it is never
+    read, let alone written.
+    """
+    picked: dict[str, zipfile.ZipInfo] = {}
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        parts = info.filename.replace("\\", "/").split("/")
+        if (len(parts) == 2 and parts[0] == DATASET_NAME) or len(parts) == 1:
+            name = parts[-1]
+        else:
+            continue
+        if name not in SHA256:
+            continue
+        if name in picked:
+            raise _download_failed(
+                f"the archive from {url} holds {name} twice, so it is not the official "
+                f"{DATASET_NAME} archive. Nothing was saved."
+            )
+        picked[name] = info
+    missing = [n for n in REQUIRED if n not in picked]
+    if missing:
+        raise _download_failed(
+            f"the archive from {url} has no {' and no '.join(f'{DATASET_NAME}/{n}' for n in missing)}, "
+            f"so it is not {DATASET_NAME}. Nothing was saved."
+        )
+    return picked
+
+
+def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, url: str) -> None:
+    """Copy one member to ``dest`` (a fixed path), refusing more than MAX_MEMBER_BYTES."""
+    written = 0
+    with zf.open(info) as src, open(dest, "wb") as dst:
+        for chunk in iter(lambda: src.read(1 << 20), b""):
+            written += len(chunk)
+            if written > MAX_MEMBER_BYTES:
+                raise _download_failed(
+                    f"{info.filename} in the archive from {url} unpacks to more than "
+                    f"{MAX_MEMBER_BYTES >> 20} MB, so it is not {DATASET_NAME}. Nothing was saved."
+                )
+            dst.write(chunk)
+
+
+def _make_root(root: Path) -> Path | None:
+    """Create ``root`` (and parents); return the topmost folder created, or None."""
+    top = None
+    for folder in [root, *root.parents]:
+        if folder.exists():
+            break
+        top = folder
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _download_failed(
+            f"cannot create the cache folder {root} ({exc.strerror or exc}). "
+            f"Set {ENV_CACHE} to a folder you can write to."
+        ) from None
+    return top
+
+
+def _remove_created(root: Path, top: Path | None) -> None:
+    """Remove the empty folders ``_make_root`` created, from ``root`` up to ``top``."""
+    if top is None:
+        return
+    for folder in [root, *root.parents]:
+        try:
+            folder.rmdir()  # only succeeds while empty
+        except OSError:
+            return
+        if folder == top:
+            return
+
 
 def download_movielens(url: str | None = None, cache: str | os.PathLike | None = None,
                        timeout: float = 60.0) -> Path:
     """Download the official archive, verify every file and install it in the cache.
 
-    The archive is fetched into a temporary folder inside the cache; only the four known
-    CSV files are taken from it (never other members, so a hostile archive cannot write
-    elsewhere), each is verified, and only then is the folder moved into place. On any
-    failure nothing is left behind and an existing cached copy is untouched.
+    ``url`` defaults to ``$CFCOURSE_DATA_URL`` or the official address, ``cache`` to
+    :func:`cache_dir`. The archive is fetched into a temporary ``.partial-*`` folder inside
+    the cache; only the four known CSV files are taken from it, from fixed member names
+    (never other members, so a hostile archive cannot write elsewhere), each is verified,
+    and only then is the folder moved into place. On any failure nothing is left behind, and
+    an existing cached copy is untouched. Returns the installed ``ml-latest-small`` folder.
     """
     import pooch
     import requests
 
     url = url or os.environ.get(ENV_URL) or ARCHIVE_URL
-    root = Path(cache) if cache is not None else cache_dir()
+    root = Path(cache).expanduser() if cache is not None else cache_dir()
     target = root / DATASET_NAME
-    created_root = not root.exists()
-    root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
+    top_created = _make_root(root)
+    work: Path | None = None
     try:
+        try:
+            work = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
+        except OSError as exc:
+            raise _download_failed(
+                f"cannot write to the cache folder {root} ({exc.strerror or exc}). "
+                f"Set {ENV_CACHE} to a folder you can write to."
+            ) from None
         archive = work / "archive.zip"
         downloader = pooch.HTTPDownloader(progressbar=False, timeout=timeout)
         try:
             downloader(url, str(archive), None)
-        except requests.exceptions.HTTPError as exc:
-            status = exc.response.status_code if exc.response is not None else "an error"
-            raise DownloadError(
-                f"The server answered {status} for {url}; nothing was saved.\n" + _how_to_provide()
-            ) from None
-        except (requests.exceptions.RequestException, OSError) as exc:
-            raise DownloadError(
-                f"Could not download {url} ({type(exc).__name__}: the connection failed or was cut); "
-                "nothing was saved. Check your network connection and try again.\n" + _how_to_provide()
+        except requests.exceptions.RequestException as exc:
+            raise _download_failed(_describe_request_error(exc, url, timeout)) from None
+        except OSError as exc:
+            raise _download_failed(
+                f"could not save the file from {url} ({exc.strerror or exc}). Nothing was saved."
             ) from None
         unpacked = work / DATASET_NAME
         unpacked.mkdir()
         try:
             with zipfile.ZipFile(archive) as zf:
-                members = {Path(info.filename).name: info for info in zf.infolist()
-                           if not info.is_dir() and Path(info.filename).name in SHA256}
-                missing = [n for n in REQUIRED if n not in members]
-                if missing:
-                    raise DownloadError(
-                        f"The archive from {url} has no {', '.join(missing)}; it is not {DATASET_NAME}."
-                    )
+                members = _pick_members(zf, url)
                 for name, info in members.items():
-                    with zf.open(info) as src, open(unpacked / name, "wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
-        except zipfile.BadZipFile:
-            raise DownloadError(
-                f"The file downloaded from {url} is not a valid zip archive (truncated or damaged). "
-                "Try again.\n" + _how_to_provide()
+                    _extract(zf, info, unpacked / name, url)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            head = archive.read_bytes()[:40] if archive.exists() else b""
+            if isinstance(exc, zipfile.BadZipFile) and not head.startswith(b"PK"):
+                what = f"is not a zip archive (it starts with {head!r})"
+            else:
+                what = f"is a damaged zip archive ({exc})"
+            raise _download_failed(
+                f"the file downloaded from {url} {what}. Nothing was saved; try again, or check {ENV_URL}."
             ) from None
         for name in members:
-            try:
-                verify_file(unpacked / name, name)
-            except ChecksumError as exc:
+            expected, actual = SHA256[name], sha256_of(unpacked / name)
+            if actual != expected:
                 raise ChecksumError(
-                    f"The downloaded {name} does not match the official SHA-256; nothing was saved. "
-                    f"({exc})"
-                ) from None
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(unpacked, target)
+                    f"The {name} in the archive from {url} is not the official {DATASET_NAME} file: "
+                    f"its SHA-256 is {actual}, expected {expected}. Nothing was saved.\n"
+                    "The download was damaged or the server holds another release; try again.\n"
+                    + _how_to_provide()
+                )
+        _install(unpacked, target, work)
         return target
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-        if created_root and root.is_dir() and not any(root.iterdir()):
-            root.rmdir()
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+        _remove_created(root, top_created)
+
+
+def _install(unpacked: Path, target: Path, work: Path) -> None:
+    """Move ``unpacked`` to ``target``; an old ``target`` is set aside first and restored on failure."""
+    backup = work / "previous"
+    had_old = target.exists() or target.is_symlink()
+    if had_old:
+        os.replace(target, backup)
+    try:
+        os.replace(unpacked, target)
+    except OSError as exc:
+        if _complete(target):  # another process installed a copy at the same moment
+            return
+        if had_old:
+            os.replace(backup, target)
+        raise _download_failed(
+            f"could not move the verified files into {target} ({exc.strerror or exc})."
+        ) from None
 
 
 # --------------------------------------------------------------------------------------
@@ -265,12 +412,30 @@ def load_movielens(data_dir: str | os.PathLike | None = None, *, download: bool 
     if verify:
         for name in REQUIRED:
             verify_file(folder / name, name)
-    ratings = pd.read_csv(folder / "ratings.csv",
-                          dtype={"userId": "int64", "movieId": "int64", "rating": "float64",
-                                 "timestamp": "int64"})
-    movies = pd.read_csv(folder / "movies.csv", dtype={"movieId": "int64", "title": str, "genres": str})
+    ratings = _read_csv(folder / "ratings.csv",
+                        {"userId": "int64", "movieId": "int64", "rating": "float64", "timestamp": "int64"})
+    movies = _read_csv(folder / "movies.csv", {"movieId": "int64", "title": str, "genres": str})
     validate_ratings(ratings)
     return MovieLens(ratings=ratings, movies=movies, source=folder)
+
+
+def _read_csv(path: Path, dtype: dict) -> pd.DataFrame:
+    """``pd.read_csv`` whose failures become one readable :class:`DataError`."""
+    try:
+        frame = pd.read_csv(path, dtype=dtype)
+    except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"Cannot read {path} as a MovieLens table ({reason}). The file is damaged or not from "
+            f"{DATASET_NAME}; replace it with the one from {ARCHIVE_URL}."
+        ) from None
+    missing = [c for c in dtype if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{path} has no column(s) {missing} (it has {list(frame.columns)}); it is not the "
+            f"{DATASET_NAME} {path.name}. Replace it with the one from {ARCHIVE_URL}."
+        )
+    return frame
 
 
 def _first_rows(frame: pd.DataFrame, mask: pd.Series | np.ndarray, n: int = 5) -> str:
@@ -295,8 +460,16 @@ def validate_ratings(ratings: pd.DataFrame, scale: tuple[float, float] = RATING_
             f"The ratings frame lacks the column(s) {missing}; it has {list(ratings.columns)}. "
             "Rename your columns to userId, movieId and rating."
         )
+    repeated = sorted({c for c in ratings.columns[ratings.columns.duplicated()] if c in RATINGS_COLUMNS})
+    if repeated:
+        raise RatingsValidationError(
+            f"The ratings frame has more than one column named {repeated}; keep exactly one of each."
+        )
     if len(ratings) == 0:
-        raise RatingsValidationError("The ratings frame is empty: there is nothing to learn from.")
+        raise RatingsValidationError(
+            "The ratings frame is empty (0 rows, columns userId, movieId and rating present): "
+            "there is nothing to learn from."
+        )
     for col in RATINGS_COLUMNS:
         na = ratings[col].isna()
         if na.any():
@@ -328,7 +501,9 @@ def validate_ratings(ratings: pd.DataFrame, scale: tuple[float, float] = RATING_
             f"Column 'rating' must be numeric, got dtype {rating.dtype} (for example {rating.iloc[0]!r})."
         )
     lo, hi = scale
-    out = (rating < lo) | (rating > hi)
+    if not lo < hi:
+        raise ValueError(f"scale must be (min, max) with min < max, got {scale}")
+    out = ~((rating >= lo) & (rating <= hi))  # also catches +-inf
     if out.any():
         raise RatingsValidationError(
             f"Column 'rating' has {int(out.sum())} value(s) outside the scale [{lo}, {hi}]; first rows:\n"
@@ -358,21 +533,64 @@ class IdEncoder:
 
     @classmethod
     def fit(cls, values: pd.Series | np.ndarray, name: str = "id") -> "IdEncoder":
+        """An encoder for the distinct values of ``values`` (sorted, so index order = id order)."""
         return cls(name=name, raw_ids=np.unique(np.asarray(values)))
 
     def __len__(self) -> int:
         return len(self.raw_ids)
 
+    def _keys(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``values`` converted exactly to the dtype of ``raw_ids``, and a mask of those that could be.
+
+        Comparing int64 ids with uint64 or float values directly goes through float64, which
+        confuses ids above 2**53; so whole-number inputs are converted exactly, and values that
+        cannot be ids of this encoder (fractions, out of range, bools, text) count as unknown.
+        """
+        ids = self.raw_ids
+        if ids.dtype.kind not in "iu" or values.dtype == ids.dtype:
+            return values, np.ones(values.shape, dtype=bool)
+        info = np.iinfo(ids.dtype)
+        flat = values.reshape(-1)
+        keys = np.zeros(flat.shape, dtype=ids.dtype)
+        if flat.dtype.kind in "iuf":
+            ok = np.ones(flat.shape, dtype=bool)
+            if flat.dtype.kind == "f":
+                with np.errstate(invalid="ignore"):
+                    ok = np.isfinite(flat) & (flat == np.floor(flat))
+            exact = flat.astype(object)  # Python numbers compare exactly at any size
+            ok &= np.array([bool(info.min <= v <= info.max) for v in exact], dtype=bool) if flat.size else ok
+            keys[ok] = np.array([int(v) for v in exact[ok]], dtype=ids.dtype)
+        else:  # bools, text, objects: only plain integers stored as objects can match
+            ok = np.array([isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+                           and info.min <= v <= info.max for v in flat], dtype=bool)
+            keys[ok] = np.array([int(v) for v in flat[ok]], dtype=ids.dtype)
+        return keys.reshape(values.shape), ok.reshape(values.shape)
+
     def encode(self, values) -> np.ndarray:
-        """Raw ids → dense indices; raises ``KeyError`` naming unknown ids."""
+        """Raw ids → dense indices (``int64``, same shape); raises ``KeyError`` naming unknown ids."""
         values = np.asarray(values)
-        idx = np.searchsorted(self.raw_ids, values)
-        idx_clipped = np.minimum(idx, len(self.raw_ids) - 1)
-        unknown = self.raw_ids[idx_clipped] != values
+        if len(self.raw_ids) == 0:
+            if values.size:
+                raise KeyError(f"unknown {self.name}(s) {values.reshape(-1)[:5].tolist()}: "
+                               "the encoder was fitted on no ids at all")
+            return np.zeros(values.shape, dtype=np.int64)
+        keys, ok = self._keys(values)
+        try:
+            idx = np.searchsorted(self.raw_ids, keys)
+            idx_clipped = np.minimum(idx, len(self.raw_ids) - 1)
+            unknown = ~ok | (self.raw_ids[idx_clipped] != keys)
+        except TypeError:  # values not comparable with the ids (e.g. strings for integer ids)
+            idx_clipped, unknown = np.zeros(values.shape, dtype=np.int64), np.ones(values.shape, dtype=bool)
+        unknown = np.asarray(unknown, dtype=bool)
         if unknown.any():
-            first = np.unique(values[unknown])[:5].tolist()
-            raise KeyError(f"unknown {self.name}(s) {first}: they were not in the data the encoder was fitted on")
-        return idx_clipped.astype(np.int64)
+            bad = values[unknown].reshape(-1)
+            first = list(dict.fromkeys(bad.tolist()))[:5]
+            raise KeyError(
+                f"unknown {self.name}(s) {first}"
+                + (f" and {len(set(bad.tolist())) - 5} more" if len(set(bad.tolist())) > 5 else "")
+                + ": they were not in the data the encoder was fitted on"
+            )
+        return np.asarray(idx_clipped, dtype=np.int64)
 
     def decode(self, indices) -> np.ndarray:
         """Dense indices → raw ids."""

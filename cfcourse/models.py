@@ -6,6 +6,8 @@ returns one predicted rating per pair, shape ``(batch,)``.
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import ops
 
@@ -121,8 +123,13 @@ class DotWithBias(keras.Model):
                  l2: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         _check_sizes(n_users, n_movies, embedding_dim)
-        if not min_rating < max_rating:
-            raise ValueError(f"min_rating must be below max_rating, got {min_rating} and {max_rating}")
+        if not (math.isfinite(min_rating) and math.isfinite(max_rating) and min_rating < max_rating):
+            raise ValueError(f"min_rating must be below max_rating (both finite), got {min_rating} and {max_rating}")
+        for label, rate in (("user_dropout", user_dropout), ("movie_dropout", movie_dropout)):
+            if not 0.0 <= float(rate) < 1.0:
+                raise ValueError(f"{label} must be in [0, 1) (the share of entries set to zero), got {rate}")
+        if not (math.isfinite(l2) and l2 >= 0.0):
+            raise ValueError(f"l2 must be a non-negative number, got {l2}")
         self.n_users, self.n_movies, self.embedding_dim = int(n_users), int(n_movies), int(embedding_dim)
         self.min_rating, self.max_rating = float(min_rating), float(max_rating)
         reg = keras.regularizers.L2(l2) if l2 else None

@@ -52,6 +52,18 @@ def train(model, split, *, epochs: int = 20, batch_size: int = 1024, learning_ra
 
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    if patience < 0:
+        raise ValueError(f"patience must be 0 or more epochs, got {patience}")
+    missing = [a for a in ("x_train", "y_train", "x_valid", "y_valid") if not hasattr(split, a)]
+    if missing:
+        raise TypeError(f"train expects a cfcourse.data.Split (from data.split_ratings), got {type(split).__name__}")
+    for part in ("train", "valid"):
+        x, y = np.asarray(getattr(split, f"x_{part}")), np.asarray(getattr(split, f"y_{part}"))
+        if x.ndim != 2 or x.shape[1] != 2 or y.shape != (len(x),) or len(x) == 0:
+            raise ValueError(f"split.x_{part} must have shape (n, 2) and split.y_{part} shape (n,) with n > 0, "
+                             f"got {x.shape} and {y.shape}")
     if seed is not None:
         seed_everything(seed)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse",
@@ -83,3 +95,28 @@ def predict(model, x, batch_size: int = 8192) -> np.ndarray:
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"expected (user, movie) pairs with shape (n, 2), got {x.shape}")
     return np.asarray(model.predict(x.astype("int32"), batch_size=batch_size, verbose=0)).reshape(-1)
+
+
+def early_stopping_point(values, patience: int) -> tuple[int, int]:
+    """Replay early stopping on a per-epoch series of a quantity to minimise (e.g. ``history["val_rmse"]``).
+
+    Returns ``(best_epoch, stop_epoch)``, both 1-based: the epoch whose weights Keras'
+    ``EarlyStopping(patience=patience, restore_best_weights=True)`` would keep, and the last
+    epoch it would run. Because a seeded run is identical epoch by epoch whatever the
+    patience, this tells from one long run what a run with a smaller patience would have done.
+    If the series ends before stopping, ``stop_epoch`` is its last epoch.
+    """
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if values.size == 0:
+        raise ValueError("early_stopping_point needs at least one epoch")
+    if patience < 0:
+        raise ValueError(f"patience must be 0 or more epochs, got {patience}")
+    best, wait = 0, 0
+    for i in range(1, len(values)):
+        if values[i] < values[best]:
+            best, wait = i, 0
+        else:
+            wait += 1
+            if wait >= patience:
+                return best + 1, i + 1
+    return best + 1, len(values)

@@ -6,8 +6,11 @@ temporary folder, so they never touch the reader's ``_build``.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import re
+import tempfile
 import shutil
 import subprocess
 import sys
@@ -39,13 +42,20 @@ def build(source: Path, out: Path) -> subprocess.CompletedProcess:
                           cwd=source, env=env, capture_output=True, text=True, timeout=1800)
 
 
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("book")
+@functools.lru_cache(maxsize=1)
+def build_once() -> Path:
+    """Build the whole book from scratch once per test session (shared with the browser tests)."""
+    out = Path(tempfile.mkdtemp(prefix="cfcourse-book-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     result = build(ROOT, out)
     assert result.returncode == 0, f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
     assert "build succeeded" in result.stdout
     return out / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def built_book() -> Path:
+    return build_once()
 
 
 def test_every_chapter_is_in_the_toc():
