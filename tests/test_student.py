@@ -1,0 +1,171 @@
+"""The student version: stubs instead of solutions, nothing of the solutions anywhere in its output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import tasks  # noqa: E402
+
+CHAPTERS = sorted(p for p in (ROOT / "notebooks").glob("*.md") if tasks.is_myst_notebook(p.read_text()))
+
+
+# ---------------------------------------------------------------------------------------------
+# The transformation itself, on small made-up cells
+# ---------------------------------------------------------------------------------------------
+
+
+def test_stub_replaces_solution_and_keeps_hint_and_signature():
+    source = (
+        "def my_rmse(y_true, y_pred):\n"
+        '    """RMSE."""\n'
+        "    # Hint: square, mean, root.\n"
+        "    ### BEGIN SOLUTION\n"
+        "    diff = y_true - y_pred\n"
+        "    return (diff ** 2).mean() ** 0.5\n"
+        "    ### END SOLUTION\n"
+    )
+    stubbed, removed = tasks.stub_code(source)
+    assert "BEGIN SOLUTION" not in stubbed and "diff" not in stubbed
+    assert "    raise NotImplementedError('Exercise not done yet. Hint: square, mean, root.')" in stubbed
+    assert stubbed.startswith("def my_rmse(y_true, y_pred):")
+    assert removed == ["    diff = y_true - y_pred", "    return (diff ** 2).mean() ** 0.5"]
+    namespace: dict = {}
+    exec(stubbed, namespace)
+    with pytest.raises(NotImplementedError, match="square, mean, root"):
+        namespace["my_rmse"](1, 2)
+
+
+def test_unbalanced_markers_are_errors():
+    with pytest.raises(ValueError, match="without a matching"):
+        tasks.stub_code("### BEGIN SOLUTION\nx = 1\n", "ch, cell 3")
+    with pytest.raises(ValueError, match="without a '### BEGIN SOLUTION'"):
+        tasks.stub_code("x = 1\n### END SOLUTION\n")
+
+
+def test_solution_directives_are_removed_with_their_body():
+    text = (
+        "Intro.\n\n```{exercise} Why?\n:label: ex-1\nExplain.\n```\n\n"
+        "```{solution} ex-1\n:class: dropdown\nBecause the secret answer is 42.\n```\n\n"
+        "::::{solution} ex-2\nColon fenced secret.\n::::\nAfter.\n"
+    )
+    kept, removed = tasks.strip_solution_directives(text)
+    assert "secret" not in kept and "Explain." in kept and "After." in kept
+    assert "Because the secret answer is 42." in removed and "Colon fenced secret." in removed
+
+
+# ---------------------------------------------------------------------------------------------
+# The real chapters
+# ---------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def student_version(chapter: Path):
+    return tasks.student_notebook(chapter.read_text(encoding="utf-8"), chapter.name)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_every_chapter_has_exercises_with_solutions_and_a_coding_one(chapter):
+    text = chapter.read_text(encoding="utf-8")
+    n_exercises = text.count("```{exercise}")
+    assert 3 <= n_exercises <= 6, f"{chapter.name} has {n_exercises} exercises; the course wants 3 to 6"
+    assert text.count("```{solution}") >= n_exercises, f"{chapter.name}: every exercise needs a solution"
+    assert tasks.SOLUTION_BEGIN in text, f"{chapter.name} has no coding exercise with nbgrader markers"
+    assert "from cfcourse.checks import" in text, f"{chapter.name}: a coding exercise must call its check"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_filled_stubs_give_back_the_instructor_notebook(chapter):
+    """Putting the removed solution lines back where the stubs are gives exactly the instructor's code,
+    which the nbval run of the chapter executes and checks."""
+    instructor = jupytext.reads(chapter.read_text(encoding="utf-8"), fmt="md:myst")
+    student, removed = student_version(chapter)
+    assert len(student.cells) == len([c for c in instructor.cells])
+    for s_cell, i_cell in zip(student.cells, instructor.cells):
+        if s_cell.cell_type != "code":
+            continue
+        if "NotImplementedError('Exercise not done yet" not in s_cell.source:
+            assert s_cell.source == i_cell.source
+            continue
+        filled = []
+        solution_lines = i_cell.source.split("\n")
+        position = 0
+        for line in s_cell.source.split("\n"):
+            if "raise NotImplementedError('Exercise not done yet" not in line:
+                filled.append(line)
+                continue
+            indent = line[: len(line) - len(line.lstrip())]
+            start = solution_lines.index(indent + tasks.SOLUTION_BEGIN, position)
+            end = solution_lines.index(indent + tasks.SOLUTION_END, start)
+            assert all(line in removed for line in solution_lines[start + 1:end])
+            filled += solution_lines[start:end + 1]
+            position = end + 1
+        assert "\n".join(filled) == i_cell.source
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_student_notebook_has_no_solution(chapter):
+    student, removed = student_version(chapter)
+    text = nbformat.writes(student)
+    assert tasks.SOLUTION_BEGIN not in text and tasks.SOLUTION_END not in text
+    forbidden = tasks.forbidden_lines(removed, jupytext.writes(student, fmt="md:myst"))
+    leaked = [line for line in forbidden if line in text]
+    assert not leaked, f"solution lines left in the student notebook: {leaked[:5]}"
+    assert "{solution}" not in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_student_stubs_raise_not_implemented(chapter, tmp_path):
+    """Run the student notebook: every stub raises NotImplementedError (directly, or through its check,
+    which turns it into a readable message), and nothing else fails."""
+    from nbclient import NotebookClient
+
+    student, _ = student_version(chapter)
+    client = NotebookClient(student, timeout=600, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(ROOT / "notebooks")}})
+    client.execute()
+    stub_indices = [i for i, c in enumerate(student.cells)
+                    if c.cell_type == "code" and "raise NotImplementedError('Exercise not done yet" in c.source]
+    assert stub_indices, f"{chapter.name} has no stub"
+    errors = {i: o for i, c in enumerate(student.cells) if c.cell_type == "code"
+              for o in c.get("outputs", []) if o.get("output_type") == "error"}
+    for i in stub_indices:
+        following = [j for j in errors if i <= j <= i + 2]
+        assert following, f"{chapter.name}: the stub in cell {i} raised nothing (neither it nor its check)"
+        error = errors[following[0]]
+        assert error["ename"] in {"NotImplementedError", "CheckFailed"}, error["ename"]
+        assert "NotImplementedError" in error["ename"] + error["evalue"]
+    unexpected = [i for i in errors if not any(s <= i <= s + 2 for s in stub_indices)]
+    assert not unexpected, f"{chapter.name}: cells {unexpected} fail for other reasons: " + "; ".join(
+        f"{errors[i]['ename']}: {errors[i]['evalue'][:200]}" for i in unexpected)
+
+
+@pytest.mark.slow
+def test_student_build_command_leaves_no_solution_anywhere():
+    tasks.BIN = Path(sys.executable).parent
+    tasks.student([])
+    out = tasks.STUDENT
+    names = sorted(p.name for p in (out / "notebooks").glob("*.ipynb"))
+    assert names == sorted(f"{c.stem}.ipynb" for c in CHAPTERS)
+    html = out / "html"
+    for chapter in CHAPTERS:
+        page = html / "notebooks" / f"{chapter.stem}.html"
+        assert page.is_file()
+        text = page.read_text(encoding="utf-8")
+        assert "NotImplementedError" in text, "the student page shows the stub"
+        assert "_sources/" not in text and ".ipynb\"" not in text, "no downloadable sources in the student site"
+    assert not (html / "_sources").exists()
+    assert not (html / "book" / "instructors.html").exists()
+    forbidden = json.loads((out.parent / "student-forbidden.json").read_text())
+    assert forbidden, "the solutions have distinctive lines to search for"
+    assert tasks.find_solution_leaks(out, forbidden) == []
