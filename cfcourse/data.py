@@ -5,11 +5,14 @@ The course reads the data from, in this order:
 1. an explicit folder passed as ``data_dir``;
 2. the folder named by the environment variable ``CFCOURSE_DATA``;
 3. the per-user cache folder (``CFCOURSE_CACHE`` or the platform's cache directory);
-4. a download of the official archive into that cache.
+4. a download of the official archive (or of ``CFCOURSE_DATA_URL``) into that cache.
 
 Every CSV file is checked against its published SHA-256 before it is used. Nothing is ever
 written next to the data in (1) or (2); the cache in (3) only ever receives complete,
-verified files.
+verified files (a failed download leaves nothing behind).
+
+Every problem is reported as a :class:`DataError` subclass whose message says, on its first
+line, what went wrong and, below, what to do; library tracebacks are not chained to it.
 
 Schemas
 -------
@@ -438,8 +441,14 @@ def _read_csv(path: Path, dtype: dict) -> pd.DataFrame:
     return frame
 
 
+def _plain(value):
+    """A NumPy scalar as the plain Python value (so messages show ``True``, not ``np.True_``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _first_rows(frame: pd.DataFrame, mask: pd.Series | np.ndarray, n: int = 5) -> str:
-    rows = frame.loc[np.asarray(mask)].head(n)
+    """The first ``n`` rows where ``mask`` holds, showing only the three rating columns."""
+    rows = frame.loc[np.asarray(mask, dtype=bool), list(RATINGS_COLUMNS)].head(n)
     return rows.to_string()
 
 
@@ -493,12 +502,12 @@ def validate_ratings(ratings: pd.DataFrame, scale: tuple[float, float] = RATING_
                 )
             raise RatingsValidationError(
                 f"Column {col!r} must hold integer ids, got dtype {series.dtype} "
-                f"(for example {series.iloc[0]!r}). Map your ids to integers first."
+                f"(for example {_plain(series.iloc[0])!r}). Map your ids to integers first."
             )
     rating = ratings["rating"]
     if not pd.api.types.is_numeric_dtype(rating.dtype) or pd.api.types.is_bool_dtype(rating.dtype):
         raise RatingsValidationError(
-            f"Column 'rating' must be numeric, got dtype {rating.dtype} (for example {rating.iloc[0]!r})."
+            f"Column 'rating' must be numeric, got dtype {rating.dtype} (for example {_plain(rating.iloc[0])!r})."
         )
     lo, hi = scale
     if not lo < hi:
@@ -595,8 +604,12 @@ class IdEncoder:
     def decode(self, indices) -> np.ndarray:
         """Dense indices → raw ids."""
         indices = np.asarray(indices)
-        if indices.size and (indices.min() < 0 or indices.max() >= len(self.raw_ids)):
-            raise IndexError(f"{self.name} index out of range 0..{len(self.raw_ids) - 1}")
+        if indices.size and indices.dtype.kind not in "iu":
+            raise IndexError(f"{self.name} indices must be integers, got dtype {indices.dtype}")
+        bad = (indices < 0) | (indices >= len(self.raw_ids))
+        if np.any(bad):
+            first = list(dict.fromkeys(np.asarray(indices[bad]).reshape(-1).tolist()))[:5]
+            raise IndexError(f"{self.name} index {first} out of range 0..{len(self.raw_ids) - 1}")
         return self.raw_ids[indices]
 
 

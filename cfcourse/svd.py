@@ -293,7 +293,7 @@ def svd_rmse_by_k(split, ks: Iterable[int], **kwargs) -> pd.DataFrame:
 
 
 def plot_rmse_by_k(table: pd.DataFrame, baselines: Mapping[str, float] | None = None, ax=None,
-                   train: bool = False, title: str = "Truncated SVD of the residuals: validation RMSE"):
+                   train: bool = False, title: str = "Truncated SVD of the bias residuals: RMSE by k"):
     """Validation RMSE against ``k`` (from :func:`svd_rmse_by_k`), with baselines as horizontal lines."""
     import matplotlib.pyplot as plt
 
@@ -315,8 +315,10 @@ def plot_rmse_by_k(table: pd.DataFrame, baselines: Mapping[str, float] | None = 
 
 
 def _heatmap(ax, values: np.ndarray, title: str, row_labels: Sequence[str] | None,
-             col_labels: Sequence[str] | None, vmax: float, fmt: str = ".1f"):
-    im = ax.imshow(values, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto")
+             col_labels: Sequence[str] | None, vmax: float, fmt: str = ".1f", cmap: str = "RdBu_r",
+             vmin: float | None = None):
+    vmin = -vmax if vmin is None else vmin
+    im = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_title(title, fontsize="medium")
     ax.set_xticks(range(values.shape[1]), col_labels if col_labels is not None else range(1, values.shape[1] + 1),
                   rotation=90 if col_labels is not None else 0, fontsize="small")
@@ -324,7 +326,7 @@ def _heatmap(ax, values: np.ndarray, title: str, row_labels: Sequence[str] | Non
                   fontsize="small")
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize="x-small",
-                color="white" if abs(v) > 0.6 * vmax else "black")
+                color="white" if abs(v - (vmin + vmax) / 2) > 0.3 * (vmax - vmin) else "black")
     return im
 
 
@@ -344,7 +346,7 @@ def plot_factors(matrix, k: int = 2, row_labels: Sequence[str] | None = None,
     fig, axes = plt.subplots(1, 4, figsize=(10, 3.4), layout="constrained",
                              gridspec_kw={"width_ratios": [m.shape[1], k, k, m.shape[1]]})
     factors = [f"factor {i + 1}" for i in range(k)]
-    _heatmap(axes[0], m, "ratings R", row_labels, col_labels, np.abs(m).max(), ".0f")
+    _heatmap(axes[0], m, "ratings R", row_labels, col_labels, np.abs(m).max(), "g", cmap="Greens", vmin=0.0)
     _heatmap(axes[1], u, "$U_k$ (users)", row_labels, factors, 1.0, ".2f")
     _heatmap(axes[2], np.diag(s), r"$\Sigma_k$", factors, factors, s.max(), ".1f")
     _heatmap(axes[3], vt, r"$V_k^\top$ (movies)", factors, col_labels, 1.0, ".2f")
@@ -380,13 +382,20 @@ def plot_latent_space(user_vectors, movie_vectors, user_labels: Sequence[str], m
     groups: dict[tuple[float, float], list[str]] = {}
     for (x, y), label in zip(movies[:, :2], movie_labels):
         groups.setdefault((round(x, 6), round(y, 6)), []).append(str(label))
-    for (x, y), labels in groups.items():
-        ax.annotate(" / ".join(labels), (x, y), textcoords="offset points", xytext=(4, -10), color="C3",
-                    fontsize="small")
+    for (x, y), labels in groups.items():  # label just beyond the arrow's tip
+        d = np.array([x, y]) / max(np.hypot(x, y), 1e-12)
+        ax.annotate(" / ".join(labels), (x, y), textcoords="offset points", xytext=tuple(6 * d), color="C3",
+                    fontsize="small", ha="right" if d[0] < 0 else "left", va="top" if d[1] < 0 else "bottom")
     ax.plot([], [], color="C3", label="movies")
     ax.set_xlabel("latent factor 1")
     ax.set_ylabel("latent factor 2")
     ax.set_title(title, fontsize="medium")
-    ax.margins(0.15)
+    # room for the movie labels, which sit beyond the arrow tips
+    xs = np.concatenate([users[:, 0], movies[:, 0], [0.0]])
+    ys = np.concatenate([users[:, 1], movies[:, 1], [0.0]])
+    xspan, yspan = max(np.ptp(xs), 1e-9), max(np.ptp(ys), 1e-9)
+    ax.set_xlim(xs.min() - (0.5 if (movies[:, 0] < 0).any() else 0.1) * xspan,
+                xs.max() + (0.5 if (movies[:, 0] > 0).any() else 0.1) * xspan)
+    ax.set_ylim(ys.min() - 0.15 * yspan, ys.max() + 0.15 * yspan)
     ax.legend(fontsize="small", loc="best")
     return ax

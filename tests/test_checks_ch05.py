@@ -113,9 +113,15 @@ def test_rejects_typical_wrong_layers(answer, message):
         check_embedding_layer(answer)
 
 
-def test_stub_says_not_implemented():
-    with pytest.raises(CheckFailed, match="still raises NotImplementedError"):
-        check_embedding_layer(Stub)
+class StubBuild(Stub):
+    def build(self, input_shape=None):
+        raise NotImplementedError("Hint: self.add_weight(...)")
+
+
+@pytest.mark.parametrize("answer", [Stub, StubBuild])
+def test_stub_says_not_implemented(answer):
+    with pytest.raises(CheckFailed, match=f"{answer.__name__} still raises NotImplementedError"):
+        check_embedding_layer(answer)
 
 
 def test_instance_instead_of_class():

@@ -231,8 +231,8 @@ BAD_FRAMES = {
     "fractional-id": (ratings_frame(movieId=[10.0, 20.5, 10.0, 30.0]), r"Column 'movieId' must hold whole-number ids, but some are fractional; first rows:\n.*\n1 +1 +20\.5"),
     "float-id": (ratings_frame(userId=[1.0, 1.0, 2.0, 3.0]), r"Column 'userId' must have an integer dtype, got float64\. Convert it with"),
     "string-id": (ratings_frame(userId=["1", "1", "2", "3"]), r"Column 'userId' must hold integer ids, got dtype (str|object) \(for example '1'\)"),
-    "bool-id": (ratings_frame(movieId=[True, False, True, False]), r"Column 'movieId' must hold integer ids, got dtype bool"),
-    "bool-rating": (ratings_frame(rating=[True, False, True, True]), r"Column 'rating' must be numeric, got dtype bool"),
+    "bool-id": (ratings_frame(movieId=[True, False, True, False]), r"Column 'movieId' must hold integer ids, got dtype bool \(for example True\)"),
+    "bool-rating": (ratings_frame(rating=[True, False, True, True]), r"Column 'rating' must be numeric, got dtype bool \(for example True\)"),
     "string-rating": (ratings_frame(rating=["4", "3.5", "5", "1"]), r"Column 'rating' must be numeric, got dtype (str|object)"),
     "rating-0": (ratings_frame(rating=[4.0, 0.0, 5.0, 1.0]), r"Column 'rating' has 1 value\(s\) outside the scale \[0\.5, 5\.0\]; first rows:\n.*\n1 +1 +20 +0\.0"),
     "rating-5.5": (ratings_frame(rating=[5.5, 3.0, 5.0, 1.0]), r"outside the scale \[0\.5, 5\.0\]; first rows:\n.*\n0 +1 +10 +5\.5"),
@@ -256,14 +256,17 @@ def test_bad_ratings_are_rejected_with_the_column_and_first_rows(case):
         data.summarize(frame)
 
 
-def test_the_first_offending_rows_are_at_most_five():
+def test_the_first_offending_rows_are_at_most_five_and_show_the_rating_columns():
     frame = ratings_frame(rating=[9.0, 9.0, 9.0, 9.0])
     frame = pd.concat([frame] * 3, ignore_index=True)
     frame["movieId"] = range(len(frame))
+    frame["comment"] = "a long free-text column that would only clutter the message"
     message = str(pytest.raises(data.RatingsValidationError, data.validate_ratings, frame).value)
     assert "12 value(s) outside" in message
     table = message.split("first rows:\n")[1].split("\nFix")[0].splitlines()
     assert len(table) == 1 + 5  # header + five rows
+    assert table[0].split() == ["userId", "movieId", "rating"]
+    assert "comment" not in message
 
 
 ACCEPTED = {
@@ -345,10 +348,12 @@ def test_unknown_ids_at_prediction_time_are_a_key_error_naming_them():
     with pytest.raises(KeyError, match=r"unknown userId\(s\) \[100, 101, 102, 103, 104\] and 3 more"):
         encoded.users.encode(list(range(100, 108)))
     assert encoded.users.encode([1.0, 3.0]).tolist() == [0, 2]  # whole floats are fine
-    with pytest.raises(IndexError, match=r"movieId index out of range 0\.\.2"):
-        encoded.movies.decode([3])
-    with pytest.raises(IndexError, match=r"userId index out of range"):
+    with pytest.raises(IndexError, match=r"movieId index \[3\] out of range 0\.\.2"):
+        encoded.movies.decode([1, 3])
+    with pytest.raises(IndexError, match=r"userId index \[-1\] out of range"):
         encoded.users.decode([-1])
+    with pytest.raises(IndexError, match=r"userId indices must be integers, got dtype float64"):
+        encoded.users.decode([0.5])
 
 
 def test_real_ids_are_reindexed_densely(movielens):

@@ -1,0 +1,157 @@
+"""training.train on a tiny synthetic split: determinism, the history frame, early stopping, bad input."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cfcourse import data, models, training
+
+N_USERS, N_MOVIES = 25, 40
+COLUMNS = ["epoch", "train_rmse", "val_rmse", "loss", "val_loss"]
+
+
+def synthetic_split(n=1200, noise=0.4, structure=1.0, seed=0) -> data.Split:
+    """Ratings = 3.5 + user bias + movie bias (times ``structure``) + noise, clipped to 0.5..5."""
+    rng = np.random.default_rng(seed)
+    users = rng.integers(0, N_USERS, n)
+    films = rng.integers(0, N_MOVIES, n)
+    b_user, b_movie = rng.normal(0, 0.6, N_USERS), rng.normal(0, 0.6, N_MOVIES)
+    y = np.clip(3.5 + structure * (b_user[users] + b_movie[films]) + rng.normal(0, noise, n), 0.5, 5.0)
+    x = np.stack([users, films], axis=1).astype(np.int32)
+    order = rng.permutation(n)
+    train, valid = np.sort(order[: int(0.8 * n)]), np.sort(order[int(0.8 * n):])
+    return data.Split(x_train=x[train], y_train=y[train].astype(np.float32), x_valid=x[valid],
+                      y_valid=y[valid].astype(np.float32), n_users=N_USERS, n_movies=N_MOVIES,
+                      min_rating=0.5, max_rating=5.0, train_index=train, valid_index=valid)
+
+
+@pytest.fixture(scope="module")
+def split():
+    return synthetic_split()
+
+
+def bias_model(dim=8):
+    return models.DotWithBias(N_USERS, N_MOVIES, dim, user_dropout=0.0, movie_dropout=0.0)
+
+
+def seeded_run(split, seed, **kwargs):
+    """Seed *before* building: Keras fixes the initialisers' and dropout layers' seeds at construction."""
+    training.seed_everything(seed)
+    return training.train(bias_model(), split, batch_size=128, learning_rate=1e-2, seed=seed, **kwargs)
+
+
+def test_same_seed_gives_identical_weights_and_rmse(split):
+    runs = [seeded_run(split, 7, epochs=3) for _ in range(2)]
+    for a, b in zip(runs[0].model.get_weights(), runs[1].model.get_weights()):
+        assert np.array_equal(a, b)
+    assert runs[0].val_rmse == runs[1].val_rmse
+    pd.testing.assert_frame_equal(runs[0].history, runs[1].history)
+
+
+def test_another_seed_gives_other_weights(split):
+    a, b = seeded_run(split, 1, epochs=1), seeded_run(split, 2, epochs=1)
+    assert not np.array_equal(a.model.get_weights()[0], b.model.get_weights()[0])
+    assert a.val_rmse != b.val_rmse
+
+
+def test_seed_everything_fixes_the_initial_weights():
+    x = np.array([[0, 0], [1, 2]], dtype="int32")
+    weights = []
+    for _ in range(2):
+        training.seed_everything(11)
+        model = models.SimpleDot(N_USERS, N_MOVIES, 8)
+        model(x)
+        weights.append(model.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*weights))
+
+
+def test_history_frame_and_result_fields(split):
+    result = training.train(bias_model(), split, epochs=4, batch_size=100, learning_rate=1e-2, patience=10,
+                            seed=3)
+    hist = result.history
+    assert list(hist.columns) == COLUMNS
+    assert len(hist) == 4 and hist["epoch"].tolist() == [1, 2, 3, 4]
+    assert np.all(np.isfinite(hist[COLUMNS[1:]].to_numpy())) and (hist[COLUMNS[1:]] > 0).all().all()
+    # With no penalty the loss is the mean squared error, so it matches the squared RMSE.
+    assert np.allclose(hist["val_loss"], hist["val_rmse"] ** 2, rtol=1e-3)
+    assert np.allclose(hist["loss"], hist["train_rmse"] ** 2, rtol=2e-2)
+    assert hist["train_rmse"].iloc[-1] < hist["train_rmse"].iloc[0]  # it learns
+    assert 1 <= result.best_epoch <= 4
+    assert result.seconds > 0 and result.examples_per_second > 0
+    assert {f.name for f in dataclasses.fields(result)} == {
+        "model", "history", "best_epoch", "val_rmse", "seconds", "examples_per_second"}
+
+
+def test_penalty_shows_in_the_loss_but_not_in_the_rmse(split):
+    model = models.DotWithBias(N_USERS, N_MOVIES, 8, user_dropout=0.0, movie_dropout=0.0, l2=1e-2)
+    hist = training.train(model, split, epochs=2, batch_size=128, patience=5, seed=3).history
+    assert (hist["val_loss"] > hist["val_rmse"] ** 2 + 1e-4).all()
+
+
+def test_early_stopping_restores_the_best_epoch():
+    # Few, noisy ratings and a wide model without dropout or penalty: validation gets worse after a few epochs.
+    small = synthetic_split(n=600, noise=0.7, seed=5)
+    training.seed_everything(0)
+    model = models.DotWithBias(N_USERS, N_MOVIES, 32, user_dropout=0.0, movie_dropout=0.0)
+    result = training.train(model, small, epochs=40, batch_size=64, learning_rate=2e-2, patience=2, seed=0)
+    hist = result.history
+    assert len(hist) < 40, "training should have stopped early"
+    assert result.best_epoch > 1
+    best_row = int(hist["val_rmse"].idxmin())
+    assert result.best_epoch == hist["epoch"][best_row]
+    assert result.val_rmse == pytest.approx(hist["val_rmse"].min(), abs=1e-4)
+    assert hist["val_rmse"].iloc[-1] > result.val_rmse + 1e-3  # restoring mattered
+    assert training.early_stopping_point(hist["val_rmse"], 2) == (result.best_epoch, len(hist))
+    recomputed = np.sqrt(np.mean((training.predict(result.model, small.x_valid) - small.y_valid) ** 2))
+    assert recomputed == pytest.approx(result.val_rmse, abs=1e-6)
+
+
+@pytest.mark.parametrize("values, patience, expected", [
+    ([3.0, 2.0, 1.0], 2, (3, 3)),
+    ([1.0, 2.0, 3.0, 0.5], 2, (1, 3)),
+    ([1.0, 2.0, 3.0, 0.5], 3, (4, 4)),
+    ([2.0, 1.0, 1.0, 1.5, 0.9], 2, (2, 4)),
+    ([2.0, 1.0, 1.5], 0, (2, 3)),
+    ([5.0], 2, (1, 1)),
+])
+def test_early_stopping_point(values, patience, expected):
+    assert training.early_stopping_point(values, patience) == expected
+
+
+def test_early_stopping_point_rejects_bad_input():
+    with pytest.raises(ValueError, match="at least one epoch"):
+        training.early_stopping_point([], 2)
+    with pytest.raises(ValueError, match="patience"):
+        training.early_stopping_point([1.0, 2.0], -1)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(epochs=0), ValueError, "epochs and batch_size must be positive"),
+    (dict(batch_size=0), ValueError, "epochs and batch_size must be positive"),
+    (dict(learning_rate=0.0), ValueError, "learning_rate must be positive"),
+    (dict(patience=-1), ValueError, "patience"),
+])
+def test_train_rejects_bad_settings(split, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        training.train(bias_model(), split, **kwargs)
+
+
+def test_train_rejects_what_is_not_a_split(split):
+    with pytest.raises(TypeError, match="cfcourse.data.Split"):
+        training.train(bias_model(), (split.x_train, split.y_train))
+    broken = dataclasses.replace(split, x_valid=split.x_valid[:, :1])
+    with pytest.raises(ValueError, match=r"x_valid must have shape \(n, 2\)"):
+        training.train(bias_model(), broken)
+    short = dataclasses.replace(split, y_train=split.y_train[:-1])
+    with pytest.raises(ValueError, match="y_train"):
+        training.train(bias_model(), short)
+
+
+def test_predict_rejects_bad_shapes():
+    model = models.SimpleDot(N_USERS, N_MOVIES, 4)
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        training.predict(model, np.zeros((3, 3), dtype=int))
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        training.predict(model, np.zeros(4, dtype=int))
