@@ -267,7 +267,7 @@ def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, url: str) -
             if written > MAX_MEMBER_BYTES:
                 raise _download_failed(
                     f"{info.filename} in the archive from {url} unpacks to more than "
-                    f"{MAX_MEMBER_BYTES >> 20} MB, so it is not {DATASET_NAME}. Nothing was saved."
+                    f"{MAX_MEMBER_BYTES:,} bytes, so it is not {DATASET_NAME}. Nothing was saved."
                 )
             dst.write(chunk)
 
@@ -604,7 +604,9 @@ class IdEncoder:
     def decode(self, indices) -> np.ndarray:
         """Dense indices → raw ids."""
         indices = np.asarray(indices)
-        if indices.size and indices.dtype.kind not in "iu":
+        if indices.size == 0:
+            return self.raw_ids[:0].reshape(indices.shape)
+        if indices.dtype.kind not in "iu":
             raise IndexError(f"{self.name} indices must be integers, got dtype {indices.dtype}")
         bad = (indices < 0) | (indices >= len(self.raw_ids))
         if np.any(bad):

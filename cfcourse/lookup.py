@@ -198,8 +198,12 @@ def time_lookups(n_rows: int = 9_724, dim: int = 64, batch_size: int = 1024, rep
     Both look up ``batch_size`` random ids in the same random ``(n_rows, dim)`` table. The
     column ``lookup_ms`` times the forward pass alone; ``with_gradient_ms`` adds the
     gradient of ``sum(output**2)`` with respect to the table, as one training step needs.
-    Timings depend on the machine and its load: compare the rows, not the absolute numbers.
+    The measurements are interleaved (each repetition times all four once), after two
+    warm-up rounds. Timings depend on the machine and its load: compare the rows, not the
+    absolute numbers.
     """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
     import tensorflow as tf
     from keras import ops
 
@@ -218,11 +222,24 @@ def time_lookups(n_rows: int = 9_724, dim: int = 64, batch_size: int = 1024, rep
             return tape.gradient(loss, table)
         return step
 
-    rows = []
+    # Interleave the four measurements, so that a change in the machine's load hits all of them alike.
+    fns = {}
     for name, lookup in methods.items():
-        rows.append({"method": name,
-                     "lookup_ms": median_ms(lookup, repeats=repeats),
-                     "with_gradient_ms": median_ms(with_gradient(lookup), repeats=repeats)})
+        fns[(name, "lookup_ms")] = lookup
+        fns[(name, "with_gradient_ms")] = with_gradient(lookup)
+    times = {key: [] for key in fns}
+    for _ in range(2):
+        for fn in fns.values():
+            _materialise(fn())
+    for _ in range(repeats):
+        for key, fn in fns.items():
+            start = time.perf_counter()
+            _materialise(fn())
+            times[key].append(time.perf_counter() - start)
+    rows = [{"method": name,
+             "lookup_ms": float(np.median(times[(name, "lookup_ms")]) * 1e3),
+             "with_gradient_ms": float(np.median(times[(name, "with_gradient_ms")]) * 1e3)}
+            for name in methods]
     return pd.DataFrame(rows).set_index("method")
 
 

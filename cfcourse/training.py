@@ -45,8 +45,12 @@ def train(model, split, *, epochs: int = 20, batch_size: int = 1024, learning_ra
 
     Early stopping watches the validation RMSE (not the loss, which includes any L2
     penalty) and restores the weights of the best epoch. ``val_rmse`` in the result is
-    recomputed from the restored model's predictions. Pass ``seed=None`` when the caller
-    has already seeded (e.g. before building the model).
+    recomputed from the restored model's predictions.
+
+    ``seed`` seeds the shuffling and TensorFlow's ops before fitting. It does **not** fix the
+    initial weights or the dropout masks: Keras draws the seeds of a model's initialisers and
+    dropout layers when the model is *constructed*. For a reproducible run, call
+    :func:`seed_everything` before building the model (then ``seed=None`` here, or the same seed).
     """
     import keras
 

@@ -194,6 +194,29 @@ def test_zip_with_traversal_members_extracts_only_the_known_files(env):
     assert not list(env.root.rglob("evil*"))
 
 
+def test_an_archive_holding_a_file_twice_is_refused(env):
+    members = official_members(env.files)
+    members["ratings.csv"] = members[data.DATASET_NAME + "/ratings.csv"]  # top level and in the folder
+    env.server.body = make_zip(members)
+    before = env.outside()
+    with pytest.raises(data.DownloadError, match=r"failed: the archive from .* holds ratings\.csv twice"):
+        data.load_movielens()
+    assert_cache_clean(env.cache)
+    assert env.outside() == before
+    _assert_retry_succeeds(env)
+
+
+def test_a_member_that_unpacks_too_large_is_refused_while_unpacking(env, monkeypatch):
+    limit = data.MAX_MEMBER_BYTES
+    monkeypatch.setattr(data, "MAX_MEMBER_BYTES", 100)  # a stand-in for a zip bomb
+    with pytest.raises(data.DownloadError, match=r"ml-latest-small/\w+\.csv in the archive .* unpacks to more "
+                                                 r"than 100 bytes"):
+        data.load_movielens()
+    assert_cache_clean(env.cache)
+    monkeypatch.setattr(data, "MAX_MEMBER_BYTES", limit)
+    _assert_retry_succeeds(env)
+
+
 def test_no_data_and_no_network_is_one_error_listing_the_three_ways(env, monkeypatch):
     monkeypatch.setenv(data.ENV_URL, closed_port_url())
     before = env.outside()

@@ -173,3 +173,12 @@ def test_student_build_command_leaves_no_solution_anywhere():
     forbidden = json.loads((out.parent / "student-forbidden.json").read_text())
     assert forbidden, "the solutions have distinctive lines to search for"
     assert tasks.find_solution_leaks(out, forbidden) == []
+
+
+def test_instructor_page_describes_every_check():
+    from cfcourse.checks import all_checks
+
+    page = (ROOT / "book" / "instructors.md").read_text(encoding="utf-8")
+    missing = [name for name in all_checks() if f"`{name}(" not in page]
+    assert not missing, f"book/instructors.md does not describe {missing}"
+    assert "python3 tasks.py student" in page
