@@ -80,9 +80,9 @@ def _check_sizes(n_users: int, n_movies: int, embedding_dim: int) -> None:
 
 @keras.saving.register_keras_serializable(package="cfcourse")
 class SimpleDot(keras.Model):
-    """Rating = dot product of a user embedding and a movie embedding (chapter 2).
+    """Rating = dot product of a user embedding and a movie embedding (chapter 3, notebooks/03_simple_dot).
 
-    ``embedding="diy"`` swaps in :class:`SimpleEmbedding` (chapter 4). With
+    ``embedding="diy"`` swaps in :class:`SimpleEmbedding` (chapter 5). With
     ``initializer=None`` each layer uses its own default; the post's simple model uses
     :func:`post_initializer`.
     """
@@ -112,7 +112,7 @@ class SimpleDot(keras.Model):
 
 @keras.saving.register_keras_serializable(package="cfcourse")
 class DotWithBias(keras.Model):
-    """Chapter 3: dot product plus user and movie biases, squashed into the rating scale.
+    """Dot product plus user and movie biases, squashed into the rating scale (chapter 4, notebooks/04_biases).
 
     ``rating = min + (max - min) * sigmoid(u·m + b_u + b_m)``, with dropout on the two
     embeddings (rates 0.3 and 0.6 as in the post) and optional L2 on the embeddings.
@@ -126,8 +126,9 @@ class DotWithBias(keras.Model):
         if not (math.isfinite(min_rating) and math.isfinite(max_rating) and min_rating < max_rating):
             raise ValueError(f"min_rating must be below max_rating (both finite), got {min_rating} and {max_rating}")
         for label, rate in (("user_dropout", user_dropout), ("movie_dropout", movie_dropout)):
-            if not 0.0 <= float(rate) < 1.0:
+            if not 0.0 <= float(rate) < 1.0:  # a rate of 1 would drop every coordinate
                 raise ValueError(f"{label} must be in [0, 1) (the share of entries set to zero), got {rate}")
+        l2 = 0.0 if l2 is None else float(l2)
         if not (math.isfinite(l2) and l2 >= 0.0):
             raise ValueError(f"l2 must be a non-negative number, got {l2}")
         self.n_users, self.n_movies, self.embedding_dim = int(n_users), int(n_movies), int(embedding_dim)

@@ -98,7 +98,14 @@ def predict(model, x, batch_size: int = 8192) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"expected (user, movie) pairs with shape (n, 2), got {x.shape}")
-    return np.asarray(model.predict(x.astype("int32"), batch_size=batch_size, verbose=0)).reshape(-1)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    x = x.astype("int32")
+    # Calling the model eagerly in inference mode (rather than model.predict) builds no new
+    # tf.function per model, so a chapter that trains several models logs no retracing warnings.
+    parts = [np.asarray(model(x[i:i + batch_size], training=False)).reshape(-1)
+             for i in range(0, len(x), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
 
 def early_stopping_point(values, patience: int) -> tuple[int, int]:

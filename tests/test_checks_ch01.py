@@ -45,3 +45,14 @@ def test_a_stub_gets_a_readable_message():
 
     with pytest.raises(CheckFailed, match="still raises NotImplementedError"):
         check_dense_index(stub)
+
+
+def test_every_check_is_found_once_by_name():
+    from cfcourse import checks
+
+    found = checks.all_checks()
+    assert {"check_dense_index", "check_cosine", "check_rank_k", "check_rmse", "check_predict_with_bias",
+            "check_embedding_layer", "check_neighbours"} <= set(found)
+    assert checks.check_rmse is found["check_rmse"]
+    with pytest.raises(AttributeError, match="no attribute 'check_nothing'"):
+        checks.check_nothing  # noqa: B018

@@ -121,6 +121,7 @@ def test_l2_adds_a_penalty_loss_only_when_asked():
     plain = built(models.DotWithBias(N_USERS, N_MOVIES, DIM))
     penalised = built(models.DotWithBias(N_USERS, N_MOVIES, DIM, l2=0.1))
     assert len(plain.losses) == 0
+    assert len(built(models.DotWithBias(N_USERS, N_MOVIES, DIM, l2=None)).losses) == 0
     assert len(penalised.losses) == 2
     tables = [penalised.user_embedding.get_weights()[0], penalised.movie_embedding.get_weights()[0]]
     expected = 0.1 * sum(float((w.astype(np.float64) ** 2).sum()) for w in tables)

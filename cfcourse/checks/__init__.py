@@ -24,11 +24,16 @@ def _chapter_modules():
 
 def all_checks() -> dict:
     """Every ``check_*`` function of every chapter, by name."""
-    found = {}
+    found: dict = {}
     for module in _chapter_modules():
         for name in dir(module):
-            if name.startswith("check_") and callable(getattr(module, name)):
-                found[name] = getattr(module, name)
+            func = getattr(module, name)
+            if not (name.startswith("check_") and callable(func)) or getattr(func, "__module__", "") != module.__name__:
+                continue
+            if name in found:
+                raise RuntimeError(f"{name} is defined in both {found[name].__module__} and {module.__name__}: "
+                                   "check names must be unique across chapters")
+            found[name] = func
     return found
 
 
