@@ -229,11 +229,11 @@ def student_notebook(text: str, where: str = "notebook"):
 def forbidden_lines(removed: list[str], kept_text: str) -> list[str]:
     """Solution lines distinctive enough to search for (not trivial, not also in the student text)."""
     fences = ("```", ":::", ":class:", ":label:")
-    kept = {line.strip() for line in kept_text.split("\n")}
+    kept = _normalise(kept_text)
     out = []
     for line in removed:
         line = line.strip()
-        if len(line) < 12 or line.startswith(fences) or line in kept:
+        if len(line) < 12 or line.startswith(fences) or _normalise(line) in kept:
             continue
         out.append(line)
     return sorted(set(out))

@@ -92,6 +92,7 @@ def test_a_notebook_that_raises_fails_the_build(tmp_path: Path):
     shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
     (tmp_path / "book").mkdir()
     shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
+    shutil.copytree(ROOT / "book" / "_ext", tmp_path / "book" / "_ext")
     (tmp_path / "intro.md").write_text("# Intro\n\nA page.\n")
     header = (ROOT / "notebooks" / "01_data.md").read_text().split("---", 2)[1]
     (tmp_path / "broken.md").write_text(
