@@ -2,6 +2,7 @@
 
     python3 tasks.py bench                 # the course's models, the post's recipe for dot+bias, references
     python3 tasks.py bench --seeds 3       # mean ± sd over seeds 42, 43, 44
+    python3 tasks.py bench --repeat-check  # train each Keras model twice with one seed: identical?
     python3 tasks.py bench --post-all      # the post's recipe for every Keras model (about a minute each)
     python3 tasks.py bench --only "dot"    # only the rows whose name contains "dot"
 
@@ -167,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--post-all", action="store_true", help="also run the post's recipe for every Keras model")
     parser.add_argument("--only", default=None, help="only the models whose name contains this text")
     parser.add_argument("--data", default=None, help="folder holding ml-latest-small (default: CFCOURSE_DATA, cache)")
+    parser.add_argument("--repeat-check", action="store_true",
+                        help="train every Keras model a second time with the same seed and report whether the "
+                             "validation RMSE is bit-identical (determinism)")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
@@ -188,6 +192,16 @@ def main(argv: list[str] | None = None) -> int:
     if line:
         print()
         print(line)
+    if args.repeat_check:
+        print("\nDeterminism (same seed, trained twice):")
+        for entry in _keras_entries(args.post_all):
+            if args.only and args.only.lower() not in entry.name.lower():
+                continue
+            first = raw[(raw.model == entry.name) & (raw.recipe == entry.recipe) & (raw.seed == 42)].iloc[0]
+            again = run_entry(entry, split, 42)
+            same = again["val_rmse"] == first.val_rmse and again["best_epoch"] == first.best_epoch
+            print(f"  {entry.name} [{entry.recipe}]: {'identical' if same else 'DIFFERS'} "
+                  f"({first.val_rmse:.6f} vs {again['val_rmse']:.6f})")
     print(f"\nbenchmark took {time.perf_counter() - start:.0f} s; post's reported figures: simple dot 1.08, "
           "dot + bias 0.88, DIY 1.13")
     return 0

@@ -93,6 +93,28 @@ def train(model, split, *, epochs: int = 20, batch_size: int = 1024, learning_ra
                        seconds=seconds, examples_per_second=len(split.y_train) * len(history) / seconds)
 
 
+def _check_known(model, x: np.ndarray) -> None:
+    """Refuse indices the model has no row for (a Keras lookup would fail deep inside, or wrap -1 around)."""
+    if x.size == 0:
+        return
+    if not np.issubdtype(x.dtype, np.integer):
+        if not np.all(np.isfinite(x)) or not np.all(x == np.round(x)):
+            raise ValueError("user and movie indices must be whole numbers; encode raw ids with the "
+                             "encoders of cfcourse.data.encode_ids first")
+    for column, label, size in ((0, "user", getattr(model, "n_users", None)),
+                                (1, "movie", getattr(model, "n_movies", None))):
+        if size is None:
+            continue
+        bad = (x[:, column] < 0) | (x[:, column] >= size)
+        if bad.any():
+            first = np.unique(x[bad, column])[:5].astype(np.int64).tolist()
+            raise IndexError(
+                f"unknown {label} index {first}: the model has {label}s 0..{size - 1}. A {label} that was not in "
+                f"the training data has no embedding; encode raw ids with the encoder the model was trained with, "
+                f"and for new {label}s fall back to a baseline (e.g. cfcourse.metrics.BiasBaseline)."
+            )
+
+
 def predict(model, x, batch_size: int = 8192) -> np.ndarray:
     """Predicted ratings for an (n, 2) array of (user, movie) indices, as a 1-d float array."""
     x = np.asarray(x)
@@ -100,6 +122,7 @@ def predict(model, x, batch_size: int = 8192) -> np.ndarray:
         raise ValueError(f"expected (user, movie) pairs with shape (n, 2), got {x.shape}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
+    _check_known(model, x)
     x = x.astype("int32")
     # Calling the model eagerly in inference mode (rather than model.predict) builds no new
     # tf.function per model, so a chapter that trains several models logs no retracing warnings.

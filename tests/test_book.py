@@ -102,3 +102,18 @@ def test_a_notebook_that_raises_fails_the_build(tmp_path: Path):
     result = build(tmp_path, tmp_path / "out")
     assert result.returncode != 0
     assert "deliberately broken" in result.stdout + result.stderr
+
+
+def test_a_notebook_that_raises_fails_the_tests(tmp_path: Path):
+    """The same deliberately broken chapter, run by nbval as the test suite runs the chapters, fails."""
+    header = (ROOT / "notebooks" / "01_data.md").read_text().split("---", 2)[1]
+    import jupytext
+
+    notebook = jupytext.reads(f"---{header}---\n\n# Broken\n\n```{{code-cell}} ipython3\n"
+                              "raise RuntimeError('deliberately broken')\n```\n", fmt="md:myst")
+    jupytext.write(notebook, tmp_path / "broken.ipynb", fmt="ipynb")
+    result = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
+                             "-o", "addopts=", "--rootdir", str(tmp_path), str(tmp_path / "broken.ipynb")],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "deliberately broken" in result.stdout and "1 failed" in result.stdout

@@ -156,3 +156,19 @@ def test_predict_rejects_bad_shapes():
         training.predict(model, np.zeros((3, 3), dtype=int))
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         training.predict(model, np.zeros(4, dtype=int))
+
+
+def test_predict_refuses_unknown_users_and_movies():
+    import numpy as np
+
+    from cfcourse.models import SimpleDot
+    from cfcourse.training import predict
+
+    model = SimpleDot(3, 4, embedding_dim=2)
+    assert predict(model, np.array([[0, 0], [2, 3]])).shape == (2,)
+    with pytest.raises(IndexError, match=r"unknown movie index \[4\]: the model has movies 0..3"):
+        predict(model, np.array([[0, 4]]))
+    with pytest.raises(IndexError, match=r"unknown user index \[-1\]"):
+        predict(model, np.array([[-1, 0]]))
+    with pytest.raises(ValueError, match="whole numbers"):
+        predict(model, np.array([[0.5, 1.0]]))
