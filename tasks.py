@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The course's commands. Needs only Python >= 3.10 and pip; sets everything else up itself.
+"""The course's commands. Needs only Python 3.10 to 3.13 and pip; sets everything else up itself.
 
     python3 tasks.py book        build the book into _build/html (executes every chapter)
     python3 tasks.py test        run the whole test suite (unit tests, notebooks, book build)
@@ -48,6 +48,9 @@ def _wanted_stamp() -> str:
 
 def bootstrap() -> None:
     """Create .venv and install the project into it if needed, then re-run inside it."""
+    if not (3, 10) <= sys.version_info[:2] <= (3, 13):
+        raise SystemExit(f"The course needs Python 3.10 to 3.13 (TensorFlow 2.21 supports those); this is "
+                         f"{sys.version.split()[0]}. Run this file with another python, e.g. python3.11 tasks.py ...")
     if not PY.exists():
         _log(f"creating a virtual environment in {VENV}")
         _run([sys.executable, "-m", "venv", VENV])
@@ -114,6 +117,7 @@ def _invalidate_stale_cache() -> None:
 
 
 def book(args: list[str]) -> None:
+    """Build the book (every chapter executed) into _build/html and print the page to open."""
     start = time.perf_counter()
     _invalidate_stale_cache()
     _run([BIN / "jupyter-book", "build", "--all", "-W", "--keep-going", ".", *args], env=_env())
@@ -123,19 +127,23 @@ def book(args: list[str]) -> None:
 
 
 def test(args: list[str]) -> None:
+    """Write the notebooks' .ipynb twins, then run the whole pytest suite (args go to pytest)."""
     notebooks([])
     _run([PY, "-m", "pytest", *args], env=_env())
 
 
 def bench(args: list[str]) -> None:
+    """Run the benchmark (args go to python -m cfcourse.benchmark)."""
     _run([PY, "-m", "cfcourse.benchmark", *args], env=_env())
 
 
 def clean(args: list[str]) -> None:
+    """Remove _build/ and the generated .ipynb twins (never a notebook without a MyST source)."""
     shutil.rmtree(ROOT / "_build", ignore_errors=True)
-    for nb in (ROOT / "notebooks").glob("*.ipynb"):
-        nb.unlink()
-    _log("removed _build/ and notebooks/*.ipynb")
+    for source in (ROOT / "notebooks").glob("*.md"):
+        if is_myst_notebook(source.read_text(encoding="utf-8")):
+            source.with_suffix(".ipynb").unlink(missing_ok=True)
+    _log("removed _build/ and the generated notebooks/*.ipynb")
 
 
 # --------------------------------------------------------------------------------------
@@ -184,8 +192,13 @@ def strip_solution_directives(markdown: str) -> tuple[str, list[str]]:
     """Remove every ``{solution}`` directive (backtick or colon fence) from a Markdown cell."""
     import re
 
-    opening = re.compile(r"^\s*(`{3,}|:{3,})\{solution(?:-start)?\}")
+    opening = re.compile(r"^\s*(`{3,}|:{3,})\{solution\}")
+    gated = re.compile(r"^\s*(`{3,}|:{3,})\{solution-(start|end)\}")
     lines = markdown.split("\n")
+    for line in lines:
+        if gated.match(line):
+            raise ValueError(f"gated solutions ({line.strip()}) span several cells and are not supported by the "
+                             "student build: use a plain {solution} block (and a code cell with solution markers)")
     out: list[str] = []
     removed: list[str] = []
     i = 0
@@ -239,46 +252,86 @@ def forbidden_lines(removed: list[str], kept_text: str) -> list[str]:
     return sorted(set(out))
 
 
+_TO_ASCII = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
+                           "\u2014": "-", "\u2026": "...", "\u00a0": " ", "\u00b6": " ", "#": " "})
+
+
 def _normalise(text: str) -> str:
+    """Text as it reads, whatever renders it: ASCII quotes and dashes, no markup, single spaces."""
     import re
 
-    return re.sub(r"\s+", " ", re.sub(r"[`*_$\\{}]", "", text)).strip()
+    text = text.translate(_TO_ASCII).replace("---", "-").replace("--", "-")
+    text = re.sub(r"\s+", " ", re.sub(r"[`*_$\\{}()\[\]]", " ", text))
+    return re.sub(r" ([,.;:!?])", r"\1", text).strip()
 
 
-def find_solution_leaks(folder: Path, forbidden: list[str]) -> list[str]:
-    """Every (file, line) in ``folder`` that carries a solution marker or a forbidden solution line."""
+def solution_needles(forbidden: list[str]) -> list[str]:
+    """The plain-text pieces of the solution lines to search rendered output for.
+
+    Markup that renders as something else (roles such as {glue:md}`key` or {cite}`key`, link
+    targets) splits a line into pieces; every piece of four words or more is a needle.
+    """
+    import re
+
+    needles = set()
+    for line in forbidden:
+        line = re.sub(r"\]\([^)]*\)", "]", line)            # [text](url) renders as text
+        for piece in re.split(r"\{[\w:-]+\}`[^`]*`", line):  # roles render as other text
+            piece = _normalise(piece)
+            if len(piece.split()) >= 4 or (len(piece) >= 16 and len(piece.split()) >= 2):
+                needles.add(piece)
+    return sorted(needles)
+
+
+def _readable_text(path: Path) -> str:
+    """The text a reader (or a notebook user) sees in a file of the build."""
     import html as html_lib
     import re
 
-    needles = [_normalise(line) for line in forbidden if len(_normalise(line)) >= 12]
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".html":
+        text = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", text, flags=re.S)
+        return html_lib.unescape(re.sub(r"<[^>]+>", "", text))
+    if path.suffix == ".ipynb":
+        import nbformat
+
+        notebook = nbformat.reads(text, as_version=4)
+        return "\n".join(cell.source for cell in notebook.cells)
+    return text
+
+
+def find_solution_leaks(folder: Path, forbidden: list[str]) -> list[str]:
+    """Every ``file: needle`` in ``folder`` that carries a solution marker or a piece of a solution line."""
+    needles = solution_needles(forbidden)
     leaks = []
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.suffix not in {".html", ".ipynb", ".md", ".txt", ".py", ".js", ".json"}:
             continue
         if "_static" in path.parts:
             continue
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if SOLUTION_BEGIN in text or SOLUTION_END in text:
+        raw = path.read_text(encoding="utf-8", errors="replace")
+        if SOLUTION_BEGIN in raw or SOLUTION_END in raw:
             leaks.append(f"{path}: solution marker")
-        if path.suffix == ".html":
-            text = html_lib.unescape(re.sub(r"<[^>]+>", "", text))
-        elif path.suffix == ".ipynb":
-            text = text.replace("\\n", "\n").replace('\\"', '"')
-        flat = _normalise(text)
-        leaks += [f"{path}: {needle[:60]}" for needle in needles if needle in flat]
+        flat = _normalise(_readable_text(path) if path.suffix in {".html", ".ipynb"} else raw)
+        leaks += [f"{path}: {needle}" for needle in needles if needle in flat]
     return leaks
 
 
-def student(args: list[str]) -> None:
-    """Build the student version into _build/student: notebooks/*.ipynb and html/ (a site without solutions)."""
+def student(args: list[str], out: Path = STUDENT) -> None:
+    """Build the student version into ``out`` (default _build/student): notebooks/*.ipynb and html/.
+
+    The site is the book without solutions, without the instructor page and without sources to
+    download. Beside ``out``, ``<out>-forbidden.json`` lists the solution lines that were searched for
+    in the result (it holds solution text: do not hand it out). Fails if any of them is found.
+    """
     import json
 
     import jupytext
     import yaml
 
-    shutil.rmtree(STUDENT, ignore_errors=True)
-    source = STUDENT / ".source"
-    (STUDENT / "notebooks").mkdir(parents=True)
+    shutil.rmtree(out, ignore_errors=True)
+    source = out / ".source"
+    (out / "notebooks").mkdir(parents=True)
     shutil.copytree(ROOT / "book", source / "book")
     (source / "notebooks").mkdir()
     removed_all: list[str] = []
@@ -289,13 +342,14 @@ def student(args: list[str]) -> None:
             continue
         notebook, removed = student_notebook(text, chapter.name)
         removed_all += removed
-        (STUDENT / "notebooks" / f"{chapter.stem}.ipynb").write_text(jupytext.writes(notebook, fmt="ipynb"))
+        (out / "notebooks" / f"{chapter.stem}.ipynb").write_text(jupytext.writes(notebook, fmt="ipynb"),
+                                                                  encoding="utf-8")
         stubbed = jupytext.writes(notebook, fmt="md:myst")
         kept_all.append(stubbed)
         (source / "notebooks" / chapter.name).write_text(stubbed, encoding="utf-8")
         _log(f"student notebook: {chapter.stem}.ipynb ({len(removed)} solution lines removed)")
     # The site: the same book, solutions removed, errors of the stubs shown, no sources to download.
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     config["title"] = f"{config['title']} (student edition)"
     config["execute"]["allow_errors"] = True
     config["launch_buttons"] = {"notebook_interface": "jupyterlab"}
@@ -305,24 +359,24 @@ def student(args: list[str]) -> None:
                          hide_solutions=True,
                          html_theme_options={"use_download_button": False, "use_repository_button": False,
                                              "home_page_in_toc": True})
-    (source / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    (source / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
     for part in toc.get("parts", []):
-        part["chapters"] = [c for c in part["chapters"] if c["file"] != "book/instructors"]
-    (source / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
+        part["chapters"] = [c for c in part["chapters"] if c.get("file") != "book/instructors"]
+    (source / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
     (source / "book" / "instructors.md").unlink(missing_ok=True)
-    _run([BIN / "jupyter-book", "build", "--all", "-W", "--keep-going", "--path-output", STUDENT / ".work", source,
+    _run([BIN / "jupyter-book", "build", "--all", "-W", "--keep-going", "--path-output", out / ".work", source,
           *args], env=_env())
-    shutil.move(str(STUDENT / ".work" / "_build" / "html"), str(STUDENT / "html"))
-    shutil.rmtree(STUDENT / ".work", ignore_errors=True)
+    shutil.move(str(out / ".work" / "_build" / "html"), str(out / "html"))
+    shutil.rmtree(out / ".work", ignore_errors=True)
     shutil.rmtree(source)
     forbidden = forbidden_lines(removed_all, "\n".join(kept_all))
-    (STUDENT.parent / "student-forbidden.json").write_text(json.dumps(forbidden, indent=1))
-    leaks = find_solution_leaks(STUDENT, forbidden)
+    (out.parent / f"{out.name}-forbidden.json").write_text(json.dumps(forbidden, indent=1), encoding="utf-8")
+    leaks = find_solution_leaks(out, forbidden)
     if leaks:
         raise SystemExit("solution text found in the student build:\n  " + "\n  ".join(leaks[:20]))
-    _log(f"no solution text in {STUDENT} ({len(forbidden)} solution lines searched for)")
-    print(f"\nStudent notebooks: {STUDENT / 'notebooks'}\nStudent site:      {(STUDENT / 'html' / 'index.html').as_uri()}\n")
+    _log(f"no solution text in {out} ({len(forbidden)} solution lines searched for)")
+    print(f"\nStudent notebooks: {out / 'notebooks'}\nStudent site:      {(out / 'html' / 'index.html').as_uri()}\n")
 
 
 COMMANDS = {"book": book, "test": test, "notebooks": notebooks, "bench": bench, "student": student, "clean": clean}

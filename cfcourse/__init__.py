@@ -6,7 +6,9 @@ Modules (import the one you need; nothing heavy is imported here):
 - :mod:`cfcourse.metrics`: RMSE and the global-mean and bias baselines.
 - :mod:`cfcourse.models`: the Keras 3 models and the do-it-yourself embedding layer.
 - :mod:`cfcourse.training`: seeding, fitting with early stopping, a tidy history.
-- :mod:`cfcourse.svd`, :mod:`cfcourse.explore`, :mod:`cfcourse.plots`: the chapters' helpers.
+- :mod:`cfcourse.svd`, :mod:`cfcourse.lookup`, :mod:`cfcourse.biases`, :mod:`cfcourse.explore`,
+  :mod:`cfcourse.plots`: the chapters' helpers; :mod:`cfcourse.book`: pasting numbers into the prose.
+- :mod:`cfcourse.benchmark`: trains every model and prints one table (``python3 tasks.py bench``).
 - :mod:`cfcourse.checks`: checks for the exercises.
 """
 

@@ -79,7 +79,8 @@ def _classical_entries() -> list[Entry]:
     def svd30(s):
         from .svd import TruncatedSVDRecommender
 
-        return TruncatedSVDRecommender(s.n_users, s.n_movies, k=30).fit(s.x_train, s.y_train)
+        return TruncatedSVDRecommender(s.n_users, s.n_movies, k=30, min_rating=s.min_rating,
+                                       max_rating=s.max_rating).fit(s.x_train, s.y_train)
 
     return [
         Entry("global mean", "closed form", global_mean, keras=False),

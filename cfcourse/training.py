@@ -68,6 +68,7 @@ def train(model, split, *, epochs: int = 20, batch_size: int = 1024, learning_ra
         if x.ndim != 2 or x.shape[1] != 2 or y.shape != (len(x),) or len(x) == 0:
             raise ValueError(f"split.x_{part} must have shape (n, 2) and split.y_{part} shape (n,) with n > 0, "
                              f"got {x.shape} and {y.shape}")
+        _check_known(model, x)
     if seed is not None:
         seed_everything(seed)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse",
@@ -97,6 +98,9 @@ def _check_known(model, x: np.ndarray) -> None:
     """Refuse indices the model has no row for (a Keras lookup would fail deep inside, or wrap -1 around)."""
     if x.size == 0:
         return
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
+        raise ValueError(f"user and movie indices must be integers, got dtype {x.dtype}; encode raw ids with the "
+                         "encoders of cfcourse.data.encode_ids first")
     if not np.issubdtype(x.dtype, np.integer):
         if not np.all(np.isfinite(x)) or not np.all(x == np.round(x)):
             raise ValueError("user and movie indices must be whole numbers; encode raw ids with the "

@@ -117,3 +117,22 @@ def test_a_notebook_that_raises_fails_the_tests(tmp_path: Path):
                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stdout[-3000:]
     assert "deliberately broken" in result.stdout and "1 failed" in result.stdout
+
+
+@pytest.mark.slow
+def test_leak_search_finds_every_solution_in_the_instructor_book(built_book: Path):
+    """The student build's leak search is only worth something if it finds the solutions where they are:
+    in the instructor book, every searched piece of every chapter's solutions must be found."""
+    import jupytext
+
+    sys.path.insert(0, str(ROOT))
+    import tasks
+
+    for chapter in chapter_files():
+        text = (ROOT / f"{chapter}.md").read_text(encoding="utf-8")
+        student, removed = tasks.student_notebook(text, chapter)
+        forbidden = tasks.forbidden_lines(removed, jupytext.writes(student, fmt="md:myst"))
+        needles = tasks.solution_needles(forbidden)
+        page = tasks._normalise(tasks._readable_text(built_book / f"{chapter}.html"))
+        missed = [needle for needle in needles if needle not in page]
+        assert not missed, f"{chapter}: {len(missed)} of {len(needles)} solution pieces not found: {missed[:5]}"

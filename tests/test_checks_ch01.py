@@ -56,3 +56,12 @@ def test_every_check_is_found_once_by_name():
     assert checks.check_rmse is found["check_rmse"]
     with pytest.raises(AttributeError, match="no attribute 'check_nothing'"):
         checks.check_nothing  # noqa: B018
+
+
+def test_a_crash_in_the_learners_code_is_explained():
+    def crashes(ids):
+        return ids.tolist() - 1  # TypeError: list minus int
+
+    with pytest.raises(CheckFailed, match="my_dense_index raised TypeError: unsupported operand") as info:
+        check_dense_index(crashes)
+    assert isinstance(info.value.__cause__, TypeError)

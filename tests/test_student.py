@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import tasks  # noqa: E402
 
-CHAPTERS = sorted(p for p in (ROOT / "notebooks").glob("*.md") if tasks.is_myst_notebook(p.read_text()))
+CHAPTERS = sorted(p for p in (ROOT / "notebooks").glob("*.md")
+                  if tasks.is_myst_notebook(p.read_text(encoding="utf-8")))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,12 +120,38 @@ def test_filled_stubs_give_back_the_instructor_notebook(chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_student_notebook_has_no_solution(chapter):
     student, removed = student_version(chapter)
-    text = nbformat.writes(student)
-    assert tasks.SOLUTION_BEGIN not in text and tasks.SOLUTION_END not in text
-    forbidden = tasks.forbidden_lines(removed, jupytext.writes(student, fmt="md:myst"))
-    leaked = [line for line in forbidden if line in text]
-    assert not leaked, f"solution lines left in the student notebook: {leaked[:5]}"
-    assert "{solution}" not in text
+    raw = nbformat.writes(student)
+    assert tasks.SOLUTION_BEGIN not in raw and tasks.SOLUTION_END not in raw
+    assert "{solution}" not in raw
+    sources = tasks._normalise("\n".join(cell.source for cell in student.cells))
+    needles = tasks.solution_needles(tasks.forbidden_lines(removed, jupytext.writes(student, fmt="md:myst")))
+    assert needles, f"{chapter.name}: its solutions have distinctive text to search for"
+    leaked = [needle for needle in needles if needle in sources]
+    assert not leaked, f"solution text left in the student notebook: {leaked[:5]}"
+
+
+def test_leak_search_sees_through_rendering():
+    """Curly quotes, rendered maths, roles and links do not hide a solution line from the search."""
+    line = "It's the {glue:md}`rmse` -- \"shrunk\" mean of $x_i$, see [the post](https://example.org) for more."
+    html = ("<p>It\u2019s the <span>0.86</span> \u2013 \u201cshrunk\u201d mean of <span class='math'>\\(x_i\\)"
+            "</span>, see <a href='https://example.org'>the post</a> for more.</p>")
+    folder = ROOT / "_build" / "leak-search-test"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        (folder / "page.html").write_text(html, encoding="utf-8")
+        found = tasks.find_solution_leaks(folder, [line])
+        assert found and all("page.html" in f for f in found)
+        (folder / "page.html").write_text("<p>Nothing to see.</p>", encoding="utf-8")
+        assert tasks.find_solution_leaks(folder, [line]) == []
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_gated_solutions_are_refused():
+    with pytest.raises(ValueError, match="gated solutions"):
+        tasks.strip_solution_directives("```{solution-start} ex-1\n```\nsecret\n```{solution-end}\n```\n")
 
 
 @pytest.mark.slow
@@ -155,10 +182,10 @@ def test_student_stubs_raise_not_implemented(chapter, tmp_path):
 
 
 @pytest.mark.slow
-def test_student_build_command_leaves_no_solution_anywhere():
-    tasks.BIN = Path(sys.executable).parent
-    tasks.student([])
-    out = tasks.STUDENT
+def test_student_build_command_leaves_no_solution_anywhere(tmp_path, monkeypatch):
+    monkeypatch.setattr(tasks, "BIN", Path(sys.executable).parent)
+    out = tmp_path / "student"
+    tasks.student([], out=out)
     names = sorted(p.name for p in (out / "notebooks").glob("*.ipynb"))
     assert names == sorted(f"{c.stem}.ipynb" for c in CHAPTERS)
     html = out / "html"
@@ -170,7 +197,7 @@ def test_student_build_command_leaves_no_solution_anywhere():
         assert "_sources/" not in text and ".ipynb\"" not in text, "no downloadable sources in the student site"
     assert not (html / "_sources").exists()
     assert not (html / "book" / "instructors.html").exists()
-    forbidden = json.loads((out.parent / "student-forbidden.json").read_text())
+    forbidden = json.loads((tmp_path / "student-forbidden.json").read_text(encoding="utf-8"))
     assert forbidden, "the solutions have distinctive lines to search for"
     assert tasks.find_solution_leaks(out, forbidden) == []
 

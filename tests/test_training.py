@@ -172,3 +172,19 @@ def test_predict_refuses_unknown_users_and_movies():
         predict(model, np.array([[-1, 0]]))
     with pytest.raises(ValueError, match="whole numbers"):
         predict(model, np.array([[0.5, 1.0]]))
+    with pytest.raises(ValueError, match="must be integers, got dtype <U1"):
+        predict(model, np.array([["a", "b"]]))
+
+
+def test_train_refuses_a_model_too_small_for_the_data():
+    import numpy as np
+
+    from cfcourse.data import encode_ids, split_ratings
+    from cfcourse.models import SimpleDot
+    from cfcourse.training import train
+
+    ratings = pd.DataFrame({"userId": np.repeat(np.arange(6), 4), "movieId": np.tile(np.arange(4), 6),
+                            "rating": 3.0})
+    split = split_ratings(encode_ids(ratings))
+    with pytest.raises(IndexError, match=r"unknown user index \[3, 4, 5\]: the model has users 0..2"):
+        train(SimpleDot(3, 4, embedding_dim=2), split, epochs=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class CheckFailed(AssertionError):
     """An exercise answer is wrong. The message explains what, in the learner's terms.
@@ -23,8 +25,21 @@ def passed(message: str) -> str:
     return line
 
 
-def call_answer(func, *args, name: str | None = None, **kwargs):
-    """Call a learner's function, turning "not written yet" into a readable failure."""
+def _first_line(exc: BaseException) -> str:
+    """The informative first line of an error (Keras wraps errors raised inside a layer's ``call``)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.startswith("Exception encountered when calling")]
+    return lines[0] if lines else ""
+
+
+def call_answer(func, *args, name: str | None = None, hint: str = "", **kwargs):
+    """Call a learner's function; turn "not written yet" and crashes into readable failures.
+
+    A stub's ``NotImplementedError`` says the exercise is still to do; any other exception
+    says which error the learner's code raised (its traceback stays attached, chained), plus
+    ``hint`` when given.
+    """
     label = name or getattr(func, "__name__", "your function")
     if not callable(func):
         fail(f"Expected a function for {label}, got {type(func).__name__}. Pass the function itself, without ().")
@@ -33,3 +48,9 @@ def call_answer(func, *args, name: str | None = None, **kwargs):
     except NotImplementedError:
         fail(f"{label} still raises NotImplementedError: replace the `raise NotImplementedError(...)` line "
              "with your code, run that cell, then run this check again.")
+    except CheckFailed:
+        raise
+    except Exception as exc:  # the learner's code crashed: say so in words, keep the traceback chained
+        message = f"{label} raised {type(exc).__name__}: {_first_line(exc)}"
+        raise CheckFailed(f"{message}. {hint}".rstrip() if hint else
+                          f"{message}. The traceback above shows the line of your code where it happened.") from exc
