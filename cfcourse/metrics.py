@@ -34,8 +34,12 @@ def rmse(y_true, y_pred) -> float:
     return float(np.sqrt(np.mean((y_true - y_pred) ** 2)))
 
 
-def _check_x(x, n_users: int, n_movies: int) -> np.ndarray:
-    """Validate an (n, 2) array of dense (user, movie) indices and return it as int64."""
+def check_pairs(x, n_users: int, n_movies: int) -> np.ndarray:
+    """Validate an (n, 2) array of dense (user, movie) indices for a model of ``n_users`` × ``n_movies``.
+
+    Returns it as int64; raises ``ValueError`` for a wrong shape or non-whole numbers and
+    ``IndexError`` naming the first unknown users or movies. Used by every model of the course.
+    """
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"expected an array of (user, movie) index pairs with shape (n, 2), got shape {x.shape}")
@@ -56,8 +60,9 @@ def _check_x(x, n_users: int, n_movies: int) -> np.ndarray:
             first = list(dict.fromkeys(column[bad].tolist()))[:5]
             raise IndexError(
                 f"{name} index {first} outside 0..{n - 1}: the model knows {n} {name}s. "
-                f"Encode raw ids with the encoder fitted on the training data "
-                f"(an id it does not know has no learned {name} bias)."
+                f"Encode raw ids with the encoder fitted on the training data; a {name} the model was not "
+                f"trained on has nothing learned about it, so predict it with a fallback such as the global "
+                f"mean or the bias baseline."
             )
     return x.astype(np.int64, copy=False)
 
@@ -103,7 +108,7 @@ class BiasBaseline:
 
     def fit(self, x_train, y_train) -> "BiasBaseline":
         """Fit the global mean and the two bias vectors on dense (user, movie) pairs."""
-        x = _check_x(x_train, self.n_users, self.n_movies)
+        x = check_pairs(x_train, self.n_users, self.n_movies)
         y = _as_ratings(y_train, "y_train")
         if len(x) != len(y):
             raise ValueError(f"x_train has {len(x)} rows but y_train {len(y)} ratings")
@@ -133,7 +138,7 @@ class BiasBaseline:
         """Predicted ratings for dense (user, movie) pairs, clipped to the rating scale."""
         if not hasattr(self, "mean_"):
             raise RuntimeError("BiasBaseline has not been fitted: call .fit(x_train, y_train) first")
-        x = _check_x(x, self.n_users, self.n_movies)
+        x = check_pairs(x, self.n_users, self.n_movies)
         pred = self.mean_ + self.user_bias_[x[:, 0]] + self.movie_bias_[x[:, 1]]
         return np.clip(pred, self.min_rating, self.max_rating)
 

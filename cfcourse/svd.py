@@ -25,7 +25,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .metrics import BiasBaseline, _check_x, rmse
+from .metrics import BiasBaseline, check_pairs, rmse
 
 __all__ = [
     "rank_k_approximation",
@@ -139,7 +139,7 @@ def ratings_matrix(x, values, n_users: int, n_movies: int):
     """
     import scipy.sparse as sp
 
-    x = _check_x(x, n_users, n_movies)
+    x = check_pairs(x, n_users, n_movies)
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if len(values) != len(x):
         raise ValueError(f"got {len(x)} (user, movie) pairs but {len(values)} values")
@@ -221,7 +221,7 @@ class TruncatedSVDRecommender:
     def fit(self, x_train, y_train) -> "TruncatedSVDRecommender":
         """Fit the baseline and the truncated SVD on (n, 2) index pairs and their ratings."""
         _check_k(self.k, min(self.n_users, self.n_movies), "at most min(n_users, n_movies)")
-        x = _check_x(x_train, self.n_users, self.n_movies)
+        x = check_pairs(x_train, self.n_users, self.n_movies)
         y = np.asarray(y_train, dtype=np.float64).reshape(-1)
         if len(y) != len(x):
             raise ValueError(f"got {len(x)} (user, movie) pairs but {len(y)} ratings")
@@ -250,7 +250,7 @@ class TruncatedSVDRecommender:
         truncation of a rank-``K`` truncated SVD is the rank-``k`` truncated SVD.
         """
         self._fitted()
-        x = _check_x(x, self.n_users, self.n_movies)
+        x = check_pairs(x, self.n_users, self.n_movies)
         k = self.k if k is None else _check_k(k, self.k, "at most the fitted k")
         u = self.user_factors_[x[:, 0], :k]
         v = self.movie_factors_[x[:, 1], :k]

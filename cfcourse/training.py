@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .metrics import rmse
+from .metrics import check_pairs, rmse
 
 
 def seed_everything(seed: int = 42) -> None:
@@ -96,27 +96,9 @@ def train(model, split, *, epochs: int = 20, batch_size: int = 1024, learning_ra
 
 def _check_known(model, x: np.ndarray) -> None:
     """Refuse indices the model has no row for (a Keras lookup would fail deep inside, or wrap -1 around)."""
-    if x.size == 0:
-        return
-    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
-        raise ValueError(f"user and movie indices must be integers, got dtype {x.dtype}; encode raw ids with the "
-                         "encoders of cfcourse.data.encode_ids first")
-    if not np.issubdtype(x.dtype, np.integer):
-        if not np.all(np.isfinite(x)) or not np.all(x == np.round(x)):
-            raise ValueError("user and movie indices must be whole numbers; encode raw ids with the "
-                             "encoders of cfcourse.data.encode_ids first")
-    for column, label, size in ((0, "user", getattr(model, "n_users", None)),
-                                (1, "movie", getattr(model, "n_movies", None))):
-        if size is None:
-            continue
-        bad = (x[:, column] < 0) | (x[:, column] >= size)
-        if bad.any():
-            first = np.unique(x[bad, column])[:5].astype(np.int64).tolist()
-            raise IndexError(
-                f"unknown {label} index {first}: the model has {label}s 0..{size - 1}. A {label} that was not in "
-                f"the training data has no embedding; encode raw ids with the encoder the model was trained with, "
-                f"and for new {label}s fall back to a baseline (e.g. cfcourse.metrics.BiasBaseline)."
-            )
+    n_users, n_movies = getattr(model, "n_users", None), getattr(model, "n_movies", None)
+    if n_users is not None and n_movies is not None:
+        check_pairs(x, n_users, n_movies)
 
 
 def predict(model, x, batch_size: int = 8192) -> np.ndarray:

@@ -166,13 +166,13 @@ def test_predict_refuses_unknown_users_and_movies():
 
     model = SimpleDot(3, 4, embedding_dim=2)
     assert predict(model, np.array([[0, 0], [2, 3]])).shape == (2,)
-    with pytest.raises(IndexError, match=r"unknown movie index \[4\]: the model has movies 0..3"):
+    with pytest.raises(IndexError, match=r"movie index \[4\] outside 0..3: the model knows 4 movies.*fallback"):
         predict(model, np.array([[0, 4]]))
-    with pytest.raises(IndexError, match=r"unknown user index \[-1\]"):
+    with pytest.raises(IndexError, match=r"user index \[-1\] outside 0..2"):
         predict(model, np.array([[-1, 0]]))
     with pytest.raises(ValueError, match="whole numbers"):
         predict(model, np.array([[0.5, 1.0]]))
-    with pytest.raises(ValueError, match="must be integers, got dtype <U1"):
+    with pytest.raises(ValueError, match="whole numbers .* got dtype <U1"):
         predict(model, np.array([["a", "b"]]))
 
 
@@ -186,5 +186,5 @@ def test_train_refuses_a_model_too_small_for_the_data():
     ratings = pd.DataFrame({"userId": np.repeat(np.arange(6), 4), "movieId": np.tile(np.arange(4), 6),
                             "rating": 3.0})
     split = split_ratings(encode_ids(ratings))
-    with pytest.raises(IndexError, match=r"unknown user index \[3, 4, 5\]: the model has users 0..2"):
+    with pytest.raises(IndexError, match=r"user index \[.*\] outside 0..2: the model knows 3 users"):
         train(SimpleDot(3, 4, embedding_dim=2), split, epochs=1)
