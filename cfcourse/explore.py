@@ -13,6 +13,9 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
+from .plots import _axes
+from .svd import _as_matrix
+
 __all__ = [
     "PCAResult",
     "embedding_matrix",
@@ -60,17 +63,6 @@ def embedding_matrix(model, layer_name: str = "movie_embedding") -> np.ndarray:
     if matrix.ndim != 2:
         raise ValueError(f"expected a 2-d embedding table in {layer_name!r}, got shape {matrix.shape}")
     return matrix
-
-
-def _as_matrix(matrix, name: str = "matrix") -> np.ndarray:
-    m = np.asarray(matrix, dtype=np.float64)
-    if m.ndim != 2:
-        raise ValueError(f"{name} must be 2-d (rows × dimensions), got shape {m.shape}")
-    if m.shape[0] == 0 or m.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {m.shape})")
-    if not np.isfinite(m).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return m
 
 
 # --------------------------------------------------------------------------------------
@@ -319,14 +311,6 @@ def find_movie(table: pd.DataFrame, title_substring: str) -> int:
 # --------------------------------------------------------------------------------------
 # Plots
 # --------------------------------------------------------------------------------------
-
-
-def _axes(ax=None, figsize=(6.4, 3.6)):
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return ax
 
 
 def embedding_heatmap(matrix, rows, ax=None, labels: Sequence[str] | None = None, colorbar: bool = True):
