@@ -66,7 +66,8 @@ def bootstrap() -> None:
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.setdefault("MPLBACKEND", "Agg")
+    # Never set MPLBACKEND here: a kernel started with MPLBACKEND=Agg draws no inline figures.
+    env.pop("MPLBACKEND", None)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
 

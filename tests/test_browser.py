@@ -110,11 +110,15 @@ def test_page_loads_offline_without_errors(browser, site, screenshots, page_path
     try:
         page = watch.page
         page.goto(f"{site}/{page_path}.html", wait_until="networkidle")
-        page.wait_for_timeout(300)
-        # Every figure is really loaded.
+        # Every figure is really loaded (lazy images are asked for at once, then checked).
+        page.eval_on_selector_all("img", "imgs => imgs.forEach(i => { i.loading = 'eager'; })")
+        page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=15000)
         broken = page.eval_on_selector_all(
-            "main img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+            "img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
         assert broken == [], f"images not loaded: {broken}"
+        if page_path.startswith("notebooks/"):
+            figures = page.eval_on_selector_all("main img[src*='_images/']", "imgs => imgs.length")
+            assert figures > 0, f"{page_path} shows no figure"
         # Every formula is typeset by the MathJax served from the site itself.
         n_math = page.eval_on_selector_all("main .math", "els => els.length")
         if n_math:
@@ -136,7 +140,10 @@ def test_chapters_show_figures_and_math(browser, site):
     try:
         for chapter in chapter_files():
             watch.page.goto(f"{site}/{chapter}.html", wait_until="networkidle")
-            widths = watch.page.eval_on_selector_all("main img", "imgs => imgs.map(i => i.naturalWidth)")
+            watch.page.eval_on_selector_all("main img", "imgs => imgs.forEach(i => { i.loading = 'eager'; })")
+            watch.page.wait_for_load_state("networkidle")
+            widths = watch.page.eval_on_selector_all(
+                "main img[src*='_images/']", "imgs => imgs.map(i => i.naturalWidth)")
             assert widths and min(widths) > 0, f"{chapter}: no loaded figure"
     finally:
         watch.close()
