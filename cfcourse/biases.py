@@ -39,23 +39,18 @@ def movie_bias_table(movie_bias, encoded, movies: pd.DataFrame, min_ratings: int
 
     ``movie_bias`` is indexed by the dense movie index of ``encoded`` (a
     :class:`cfcourse.data.Encoded`); the counts and means are taken over all of
-    ``encoded.ratings``. Ids are decoded with the encoder and titles looked up in ``movies``.
+    ``encoded.ratings`` by :func:`cfcourse.explore.movie_table`, which also decodes the ids and
+    looks up the titles in ``movies``.
     The result is indexed by the raw ``movieId`` and sorted by bias, highest first.
     """
+    from .explore import movie_table
+
     movie_bias = np.asarray(movie_bias, dtype=np.float64).reshape(-1)
     if len(movie_bias) != encoded.n_movies:
         raise ValueError(f"expected one bias per movie ({encoded.n_movies}), got {len(movie_bias)}")
     if min_ratings < 1:
         raise ValueError(f"min_ratings must be at least 1, got {min_ratings}")
-    stats = encoded.ratings.groupby("movie")["rating"].agg(mean_rating="mean", n_ratings="size")
-    stats = stats[stats["n_ratings"] >= min_ratings]
-    dense = stats.index.to_numpy()
-    table = pd.DataFrame({
-        "movieId": encoded.movies.decode(dense),
-        "bias": movie_bias[dense],
-        "mean_rating": stats["mean_rating"].to_numpy(),
-        "n_ratings": stats["n_ratings"].to_numpy(),
-    })
-    titles = movies.set_index("movieId")["title"]
-    table.insert(1, "title", titles.reindex(table["movieId"]).to_numpy())
-    return table.set_index("movieId").sort_values("bias", ascending=False)
+    table = movie_table(encoded, movies).assign(bias=movie_bias)
+    table = table[table["n_ratings"] >= min_ratings]
+    columns = ["movieId", "title", "bias", "mean_rating", "n_ratings"]
+    return table[columns].set_index("movieId").sort_values("bias", ascending=False)
