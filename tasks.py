@@ -105,6 +105,14 @@ def notebooks(args: list[str]) -> None:
         _log(f"wrote {path.relative_to(ROOT)}")
 
 
+def book_command(source: Path = ROOT, path_output: Path | None = None, bin_dir: Path | None = None) -> list[str]:
+    """The one Jupyter Book build the project runs: every page, warnings are errors, all of them reported."""
+    command = [str((bin_dir or BIN) / "jupyter-book"), "build", "--all", "-W", "--keep-going"]
+    if path_output is not None:
+        command += ["--path-output", str(path_output)]
+    return command + [str(source)]
+
+
 def _invalidate_stale_cache() -> None:
     """Jupyter Book's execution cache keys on code cells only: re-execute when cfcourse changes."""
     digest = hashlib.sha256()
@@ -121,7 +129,7 @@ def book(args: list[str]) -> None:
     """Build the book (every chapter executed) into _build/html and print the page to open."""
     start = time.perf_counter()
     _invalidate_stale_cache()
-    _run([BIN / "jupyter-book", "build", "--all", "-W", "--keep-going", ".", *args], env=_env())
+    _run([*book_command(), *args], env=_env())
     index = ROOT / "_build" / "html" / "index.html"
     _log(f"built in {time.perf_counter() - start:.0f} s")
     print(f"\nOpen the book: {index.as_uri()}\n", flush=True)
@@ -366,8 +374,7 @@ def student(args: list[str], out: Path = STUDENT) -> None:
         part["chapters"] = [c for c in part["chapters"] if c.get("file") != "book/instructors"]
     (source / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
     (source / "book" / "instructors.md").unlink(missing_ok=True)
-    _run([BIN / "jupyter-book", "build", "--all", "-W", "--keep-going", "--path-output", out / ".work", source,
-          *args], env=_env())
+    _run([*book_command(source, out / ".work"), *args], env=_env())
     shutil.move(str(out / ".work" / "_build" / "html"), str(out / "html"))
     shutil.rmtree(out / ".work", ignore_errors=True)
     shutil.rmtree(source)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import atexit
 import functools
-import os
 import re
 import tempfile
 import shutil
@@ -20,7 +19,6 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-JB = Path(sys.executable).parent / "jupyter-book"
 
 
 def toc_files() -> list[str]:
@@ -37,10 +35,11 @@ def chapter_files() -> list[str]:
 
 
 def build(source: Path, out: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    env.pop("MPLBACKEND", None)  # with MPLBACKEND=Agg the kernels would draw no inline figures
-    return subprocess.run([str(JB), "build", "--all", "-W", "--keep-going", "--path-output", str(out), str(source)],
-                          cwd=source, env=env, capture_output=True, text=True, timeout=1800)
+    """Build ``source`` into ``out`` exactly as `python3 tasks.py book` builds the book."""
+    import tasks
+
+    command = tasks.book_command(source, out, bin_dir=Path(sys.executable).parent)
+    return subprocess.run(command, cwd=source, env=tasks._env(), capture_output=True, text=True, timeout=1800)
 
 
 @functools.lru_cache(maxsize=1)

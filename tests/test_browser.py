@@ -104,81 +104,63 @@ class PageWatch:
         self.context.close()
 
 
+@pytest.fixture
+def watch(browser, site):
+    """A fresh offline browser context for one test, closed afterwards."""
+    watcher = PageWatch(browser, site)
+    yield watcher
+    watcher.close()
+
+
 @pytest.mark.parametrize("page_path", toc_files())
-def test_page_loads_offline_without_errors(browser, site, screenshots, page_path):
-    watch = PageWatch(browser, site)
-    try:
-        page = watch.page
-        page.goto(f"{site}/{page_path}.html", wait_until="networkidle")
-        # Every figure is really loaded (lazy images are asked for at once, then checked).
-        page.eval_on_selector_all("img", "imgs => imgs.forEach(i => { i.loading = 'eager'; })")
-        page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=15000)
-        broken = page.eval_on_selector_all(
-            "img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
-        assert broken == [], f"images not loaded: {broken}"
-        if page_path.startswith("notebooks/"):
-            figures = page.eval_on_selector_all("main img[src*='_images/']", "imgs => imgs.length")
-            assert figures > 0, f"{page_path} shows no figure"
-        # Every formula is typeset by the MathJax served from the site itself.
-        n_math = page.eval_on_selector_all("main .math", "els => els.length")
-        if n_math:
-            page.wait_for_function("() => document.querySelectorAll('main mjx-container').length > 0",
-                                   timeout=15000)
-            raw = page.eval_on_selector_all(
-                "main .math", "els => els.filter(e => !e.querySelector('mjx-container')).length")
-            assert raw == 0, f"{raw} of {n_math} formulas were left as raw TeX"
-        page.screenshot(path=str(screenshots / f"{page_path.replace('/', '__')}.png"), full_page=True)
-        assert watch.failed == [], f"failed requests: {watch.failed}"
-        assert watch.errors == [], f"console errors: {watch.errors}"
-        assert not [u for u in watch.offsite if "mathjax" in u.lower()], "MathJax must not come from a CDN"
-    finally:
-        watch.close()
+def test_page_loads_offline_without_errors(watch, site, screenshots, page_path):
+    page = watch.page
+    page.goto(f"{site}/{page_path}.html", wait_until="networkidle")
+    # Every figure is really loaded (lazy images are asked for at once, then checked).
+    page.eval_on_selector_all("img", "imgs => imgs.forEach(i => { i.loading = 'eager'; })")
+    page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=15000)
+    broken = page.eval_on_selector_all(
+        "img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+    assert broken == [], f"images not loaded: {broken}"
+    if page_path.startswith("notebooks/"):
+        figures = page.eval_on_selector_all("main img[src*='_images/']", "imgs => imgs.length")
+        assert figures > 0, f"{page_path} shows no figure"
+    # Every formula is typeset by the MathJax served from the site itself.
+    n_math = page.eval_on_selector_all("main .math", "els => els.length")
+    if n_math:
+        page.wait_for_function("() => document.querySelectorAll('main mjx-container').length > 0",
+                               timeout=15000)
+        raw = page.eval_on_selector_all(
+            "main .math", "els => els.filter(e => !e.querySelector('mjx-container')).length")
+        assert raw == 0, f"{raw} of {n_math} formulas were left as raw TeX"
+    page.screenshot(path=str(screenshots / f"{page_path.replace('/', '__')}.png"), full_page=True)
+    assert watch.failed == [], f"failed requests: {watch.failed}"
+    assert watch.errors == [], f"console errors: {watch.errors}"
+    assert not [u for u in watch.offsite if "mathjax" in u.lower()], "MathJax must not come from a CDN"
 
 
-def test_chapters_show_figures_and_math(browser, site):
-    watch = PageWatch(browser, site)
-    try:
-        for chapter in chapter_files():
-            watch.page.goto(f"{site}/{chapter}.html", wait_until="networkidle")
-            watch.page.eval_on_selector_all("main img", "imgs => imgs.forEach(i => { i.loading = 'eager'; })")
-            watch.page.wait_for_load_state("networkidle")
-            widths = watch.page.eval_on_selector_all(
-                "main img[src*='_images/']", "imgs => imgs.map(i => i.naturalWidth)")
-            assert widths and min(widths) > 0, f"{chapter}: no loaded figure"
-    finally:
-        watch.close()
-
-
-def test_next_and_previous_navigation(browser, site):
-    watch = PageWatch(browser, site)
-    try:
-        page = watch.page
-        pages = toc_files()
-        page.goto(f"{site}/{pages[0]}.html", wait_until="networkidle")
-        for expected in pages[1:]:
-            with page.expect_navigation():
-                page.click("a.right-next")
-            assert page.url.endswith(f"{expected}.html"), f"'next' led to {page.url}, expected {expected}"
+def test_next_and_previous_navigation(watch, site):
+    page = watch.page
+    pages = toc_files()
+    page.goto(f"{site}/{pages[0]}.html", wait_until="networkidle")
+    for expected in pages[1:]:
         with page.expect_navigation():
-            page.click("a.left-prev")
-        assert page.url.endswith(f"{pages[-2]}.html")
-        assert watch.errors == []
-    finally:
-        watch.close()
+            page.click("a.right-next")
+        assert page.url.endswith(f"{expected}.html"), f"'next' led to {page.url}, expected {expected}"
+    with page.expect_navigation():
+        page.click("a.left-prev")
+    assert page.url.endswith(f"{pages[-2]}.html")
+    assert watch.errors == []
 
 
-def test_search_finds_the_chapters(browser, site):
-    watch = PageWatch(browser, site)
-    try:
-        page = watch.page
-        page.goto(f"{site}/search.html?q=embedding", wait_until="networkidle")
-        page.wait_for_selector("#search-results li", timeout=20000)
-        hrefs = page.eval_on_selector_all("#search-results li a", "as => as.map(a => a.getAttribute('href'))")
-        found = {h.split("?")[0].split("#")[0].removesuffix(".html") for h in hrefs}
-        chapters = [c for c in chapter_files() if c != "notebooks/01_data"]
-        assert chapters, "no chapter beyond the data tour is in the table of contents"
-        missing = [c for c in chapters if not any(f.endswith(c) for f in found)]
-        assert not missing, f"search for 'embedding' misses {missing}; found {sorted(found)}"
-        assert watch.errors == []
-    finally:
-        watch.close()
+def test_search_finds_the_chapters(watch, site):
+    page = watch.page
+    page.goto(f"{site}/search.html?q=embedding", wait_until="networkidle")
+    page.wait_for_selector("#search-results li", timeout=20000)
+    hrefs = page.eval_on_selector_all("#search-results li a", "as => as.map(a => a.getAttribute('href'))")
+    found = {h.split("?")[0].split("#")[0].removesuffix(".html") for h in hrefs}
+    chapters = [c for c in chapter_files() if c != "notebooks/01_data"]
+    assert chapters, "no chapter beyond the data tour is in the table of contents"
+    missing = [c for c in chapters if not any(f.endswith(c) for f in found)]
+    assert not missing, f"search for 'embedding' misses {missing}; found {sorted(found)}"
+    assert watch.errors == []
