@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The course's commands. Needs only Python 3.10 to 3.13 and pip; sets everything else up itself.
+"""The course's commands. Needs only Python 3.11 to 3.13 and pip; sets everything else up itself.
 
     python3 tasks.py book        build the book into _build/html (executes every chapter)
     python3 tasks.py test        run the whole test suite (unit tests, notebooks, book build)
@@ -48,8 +48,8 @@ def _wanted_stamp() -> str:
 
 def bootstrap() -> None:
     """Create .venv and install the project into it if needed, then re-run inside it."""
-    if not (3, 10) <= sys.version_info[:2] <= (3, 13):
-        raise SystemExit(f"The course needs Python 3.10 to 3.13 (TensorFlow 2.21 supports those); this is "
+    if not (3, 11) <= sys.version_info[:2] <= (3, 13):
+        raise SystemExit(f"The course needs Python 3.11 to 3.13 (TensorFlow 2.21 and keras-rs support those); this is "
                          f"{sys.version.split()[0]}. Run this file with another python, e.g. python3.11 tasks.py ...")
     if not PY.exists():
         _log(f"creating a virtual environment in {VENV}")
