@@ -127,16 +127,22 @@ print("checked: f doubles")
 def test_solution_code_is_shown_only_in_its_dropdown(tmp_path: Path):
     """A solution cell runs where it stands (its check passes), but its code appears only inside the
     exercise's {solution} dropdown, without the markers, with or without the old hide-input tag.
-    A solution cell whose exercise has no {solution} block fails the build and says why."""
+    A solution cell whose exercise has no {solution} block, or outside any exercise, fails the build and
+    says why."""
     solution = "```{solution} ex-%s\n:class: dropdown\n\nDoubling works.\n```\n"
     mini_book(tmp_path, {
         "plain": EXERCISE % {"name": "plain", "tags": "", "solution": solution % "plain"},
         "tagged": EXERCISE % {"name": "tagged", "tags": ":tags: [hide-input]\n\n", "solution": solution % "tagged"},
         "orphan": EXERCISE % {"name": "orphan", "tags": "", "solution": ""},
+        "misplaced": ("```{code-cell} ipython3\ndef g():\n    ### BEGIN SOLUTION\n    return 1\n"
+                      "    ### END SOLUTION\n```\n")
+                     + EXERCISE % {"name": "misplaced", "tags": "", "solution": solution % "misplaced"},
     })
     result = build(tmp_path, tmp_path / "out")
     assert result.returncode != 0
     assert "follows exercise 'ex-orphan', which has no {solution} block" in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "misplaced.md" in output and "is not inside an exercise" in output
     for name in ("plain", "tagged"):
         page = (tmp_path / "out" / "_build" / "html" / f"{name}.html").read_text(encoding="utf-8")
         assert "BEGIN SOLUTION" not in page and "END SOLUTION" not in page
@@ -225,7 +231,8 @@ def test_solution_code_is_only_in_the_dropdowns(built_book: Path, chapter: str):
     text = (ROOT / f"{chapter}.md").read_text(encoding="utf-8")
     notebook = jupytext.reads(text, fmt="md:myst")
     kept = jupytext.writes(markup.student_notebook(text)[0], fmt="md:myst")  # what readers may see anyway
-    solution_cells = [c.source for c in notebook.cells if c.cell_type == "code" and markup.has_solution_markers(c.source)]
+    solution_cells = [c.source for c in notebook.cells
+                      if c.cell_type == "code" and markup.has_solution_markers(c.source)]
     assert solution_cells, f"{chapter} has a coding exercise"
     for source in solution_cells:
         _, removed = markup.stub_code(source)

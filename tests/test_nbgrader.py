@@ -257,7 +257,8 @@ def run_nbgrader(course: Path, env: dict, *args: str) -> float:
     result = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *args], cwd=course, env=env,
                             capture_output=True, text=True, timeout=900)
     took = time.perf_counter() - start
-    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    assert result.returncode == 0, (f"nbgrader {' '.join(args)} failed:\n{result.stdout[-3000:]}\n"
+                                    f"{result.stderr[-5000:]}")
     assert "[ERROR]" not in result.stderr and "| ERROR]" not in result.stderr, result.stderr[-5000:]
     print(f"nbgrader {' '.join(args)}: {took:.1f} s")
     return took

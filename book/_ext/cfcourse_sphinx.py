@@ -88,9 +88,12 @@ def move_solution_code(app: Sphinx, doctree: nodes.document) -> None:
         return isinstance(node, nodes.container) and node.get("nb_element") == "cell_code"
 
     solutions = {node["target_label"]: node for node in doctree.findall(solution_node)}
-    label = ""
-    for node in list(doctree.findall(lambda n: isinstance(n, (exercise_node, exercise_enumerable_node))
+    label = ""  # the exercise whose statement was read and whose {solution} block was not
+    for node in list(doctree.findall(lambda n: isinstance(n, (exercise_node, exercise_enumerable_node, solution_node))
                                      or is_code_cell(n))):
+        if isinstance(node, solution_node):
+            label = "" if node.get("target_label") == label else label
+            continue
         if not is_code_cell(node):
             label = node.get("label", "")
             continue
@@ -99,9 +102,10 @@ def move_solution_code(app: Sphinx, doctree: nodes.document) -> None:
             continue
         target = solutions.get(label)
         if target is None:
-            logger.warning(f"a solution cell (code with '### BEGIN SOLUTION') follows exercise '{label or '?'}', "
-                           "which has no {solution} block to show it in: add ```{solution} <label>``` after the "
-                           "check cell", location=node)
+            where = (f"follows exercise '{label}', which has no {{solution}} block to show it in: add "
+                     f"```{{solution}} {label}``` after the check cell" if label else
+                     "is not inside an exercise: put it after its {exercise} block and before its {solution} block")
+            logger.warning(f"a solution cell (code with '### BEGIN SOLUTION') {where}", location=node)
             continue
         code = without_markers(source.astext())
         literal = nodes.literal_block(code, code, language="ipython3", classes=["solution-code"])

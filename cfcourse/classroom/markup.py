@@ -47,7 +47,7 @@ SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
 HINT_PREFIX = "# Hint:"
 
-_CHECK_CALL = re.compile(r"^[ \t]*(?:[\w.]+[ \t]*=[ \t]*)?check_\w+\(", re.M)
+_CHECK_CALL = re.compile(r"^[ \t]*(?:[\w.]+[ \t]*=[ \t]*)?(?:[\w.]+\.)?check_\w+\(", re.M)
 _OPENING = re.compile(r"^[ \t]*(`{3,}|:{3,})\{(exercise|solution)(-start|-end)?\}[ \t]*(.*)$")
 _OPTION = re.compile(r"^[ \t]*:[\w-]+:")
 
@@ -67,7 +67,7 @@ def has_solution_markers(source: str) -> bool:
 
 
 def is_check_code(source: str) -> bool:
-    """True for a check cell: a line calls a ``check_*`` function (``check_rmse(my_rmse)``)."""
+    """True for a check cell: a line calls a ``check_*`` function (``check_rmse(my_rmse)``, ``checks.check_x(…)``)."""
     return _CHECK_CALL.search(source) is not None
 
 
