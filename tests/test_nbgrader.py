@@ -265,7 +265,10 @@ def run_nbgrader(course: Path, env: dict, *args: str) -> float:
 
 
 def submit(course: Path, assignment: str, student: str, mistake: tuple[str, str, str] | None) -> None:
-    """A student's submission: the released notebook with every solution cell and answer cell filled in."""
+    """A student's submission: the released notebook with every solution cell and answer cell filled in.
+
+    Without a mistake it is the instructor's code (in chapter 1 with a warning added: stderr output must not
+    cost points); with one, that solution cell holds the mistaken code instead."""
     release = nbformat.read(course / "release" / assignment / f"{assignment}.ipynb", as_version=4)
     source = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", as_version=4)
     solutions = {nbgrader_meta(c)["grade_id"]: markup.without_markers(c.source)
@@ -280,6 +283,10 @@ def submit(course: Path, assignment: str, student: str, mistake: tuple[str, str,
             cell.source = mistake[1]
         else:
             cell.source = solutions[meta["grade_id"]]
+            if assignment == "01_data" and not mistake:  # right, but noisy: a warning on stderr in the check cell
+                cell.source = cell.source.replace("    # Hint:", "    import warnings\n"
+                                                  "    warnings.warn('a harmless warning')\n    # Hint:", 1)
+                assert "harmless" in cell.source
     folder = course / "submitted" / student / assignment
     folder.mkdir(parents=True)
     nbformat.write(release, folder / f"{assignment}.ipynb")
@@ -326,6 +333,7 @@ def test_real_nbgrader_flow(tmp_path):
 
     for assignment in ASSIGNMENTS:
         # Every passing check printed its ✔ line once, and no check cell wrote to stderr or returned a value.
+        # (chapter 1's warning was dropped before scoring, by the IgnorePattern of nbgrader_config.py).
         graded = nbformat.read(course / "autograded" / "ada" / assignment / f"{assignment}.ipynb", as_version=4)
         for cell in graded.cells:
             if nbgrader_meta(cell).get("grade") and cell.cell_type == "code":

@@ -30,7 +30,7 @@ ANSWER_POINTS = 1
 COURSE_ID = "cfcourse"
 CONFIG_HEADER = "# Written by `python3 tasks.py nbgrader` (cfcourse)."
 
-_CONFIG = '''{header} Every export rewrites this file while its first line is
+_CONFIG = r'''{header} Every export rewrites this file while its first line is
 # unchanged: delete that line to keep your own edits. Run nbgrader in this folder, with the Python that has
 # cfcourse installed (e.g. the course's .venv/bin/nbgrader), so that its kernel can import cfcourse.
 import os
@@ -44,7 +44,11 @@ c.CourseDirectory.course_id = "{course_id}"
 # value set here, or exported in the shell that runs nbgrader, reaches the notebooks.
 {data_line}
 
-# nbgrader gives no points to a test cell that writes to stderr: keep TensorFlow's C++ log lines out.
+# nbgrader gives no points to a test cell that writes anything to stderr. A check that fails raises
+# an error, so stderr is only noise here (a warning, TensorFlow's or Spark's log lines): autograde drops
+# it before scoring, and TensorFlow's C++ log lines are kept out in the first place.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"[\s\S]"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # Seconds a single cell may run when nbgrader executes a notebook (its default, 30, is too short for a
