@@ -46,10 +46,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .data import Encoded, Split
 
 __all__ = [
     "DEFAULT_N_HELD_OUT",
@@ -145,7 +148,7 @@ class TemporalSplit:
     n_movies: int
     n_test: int
     n_valid: int
-    encoded: object = field(repr=False)
+    encoded: "Encoded" = field(repr=False)
     kind: str = "temporal"
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -221,7 +224,7 @@ class TemporalSplit:
         frame = self.part(part)
         return (frame[["user", "movie"]].to_numpy(dtype=np.int32), frame["rating"].to_numpy(dtype=np.float32))
 
-    def rating_split(self):
+    def rating_split(self) -> "Split":
         """A :class:`cfcourse.data.Split` of the temporal training and validation ratings.
 
         With it the course's rating models (``models.DotWithBias`` with ``training.train``) are
@@ -542,23 +545,28 @@ def ranking_metrics(scores, relevant, known=None, k: int = 10) -> pd.DataFrame:
     return _metrics(s, rel, check_k(k, s.shape[1]))[0]
 
 
+def _hr_values(s: np.ndarray, rel, k: int) -> np.ndarray:
+    """Per-row HR@k by keras-rs ``RecallAtK`` on each row's top k and relevant movies (NaN: no relevant)."""
+    import keras_rs
+
+    rel_dense = rel.toarray().astype(np.float32)
+    labels, preds = _pruned(s, rel_dense, _top_k(s, k))
+    values = _keras_rs_values(keras_rs.metrics.RecallAtK(k=k, shuffle_ties=False), labels, preds)
+    values[rel_dense.sum(axis=1) == 0] = np.nan
+    return values
+
+
 def hit_rate(scores, relevant, known=None, k: int = 10) -> float:
     """Mean HR@k (Recall@k) over the rows that have relevant movies, without CIs: for tuning loops.
 
     The same values as the ``hr`` column of :func:`ranking_metrics` (keras-rs ``RecallAtK`` on
     each row's top k and relevant movies), a few times faster because MRR is not computed.
     """
-    import keras_rs
-
     s, rel, _ = _prepare(scores, relevant, known)
-    k = check_k(k, s.shape[1])
-    rel_dense = rel.toarray().astype(np.float32)
-    labels, preds = _pruned(s, rel_dense, _top_k(s, k))
-    values = _keras_rs_values(keras_rs.metrics.RecallAtK(k=k, shuffle_ties=False), labels, preds)
-    has = rel_dense.sum(axis=1) > 0
-    if not has.any():
+    values = _hr_values(s, rel, check_k(k, s.shape[1]))
+    if np.isnan(values).all():
         raise ValueError("no row has a relevant movie: nothing to measure")
-    return float(values[has].mean())
+    return float(np.nanmean(values))
 
 
 def reference_metrics(scores, relevant, known=None, k: int = 10) -> pd.DataFrame:
@@ -934,8 +942,8 @@ def holdout_size_table(encoded, ns: Sequence[int] = (1, 2, 3, 5, 10), k: int = 1
     for n in ns:
         split = temporal_split(encoded, n_test=n, n_valid=n_valid)
         scores = np.broadcast_to(split.train_counts().astype(np.float32), (split.n_users, split.n_movies))
-        per_user = ranking_metrics(scores, split.relevant("test"), split.known("test"), k)
-        mean, low, high = bootstrap_ci(per_user["hr"], level, n_boot, seed)
+        s, rel, _ = _prepare(scores, split.relevant("test"), split.known("test"))
+        mean, low, high = bootstrap_ci(_hr_values(s, rel, check_k(k, split.n_movies)), level, n_boot, seed)
         rows.append({"held out per user": int(n), "test movies": int(len(split.test)), f"HR@{k}": mean,
                      "low": low, "high": high, "half-width": (high - low) / 2,
                      "meets target": bool((high - low) / 2 <= target)})
