@@ -78,6 +78,8 @@ __all__ = [
     "top_n",
     "last_rated",
     "evaluate",
+    "user_metrics",
+    "paired_difference",
     "comparison_table",
     "format_comparison",
 ]
@@ -881,6 +883,33 @@ def evaluate(model, split: TemporalSplit, part: str = "test", k: int = 10, name:
     row["training s"] = float(getattr(model, "fit_seconds", float("nan"))) if hasattr(model, "score") else float("nan")
     row["evaluation s"] = time.perf_counter() - start
     return pd.Series(row, name=_name_of(model, name) if hasattr(model, "score") else (name or "scores"))
+
+
+def user_metrics(model, split: TemporalSplit, part: str = "test", k: int = 10) -> pd.DataFrame:
+    """Per-user HR@k, NDCG@k and MRR of a fitted recommender (or a score matrix) on the protocol.
+
+    One row per user (index: dense user index) with the columns of :func:`ranking_metrics`; the
+    raw material of :func:`evaluate`'s means, and of :func:`paired_difference`.
+    """
+    _check_part(part)
+    scores = model.score(split, part) if hasattr(model, "score") else model
+    scores = check_scores(scores, split.n_users, split.n_movies)
+    return ranking_metrics(scores, split.relevant(part), split.known(part), k)
+
+
+def paired_difference(a, b, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """``(mean, low, high)`` of the per-user difference ``a - b`` with a paired bootstrap CI.
+
+    ``a`` and ``b`` are per-user values of two models on the same users (e.g. the ``hr`` columns
+    of two :func:`user_metrics` tables). Resampling users keeps each user's two values together,
+    which is tighter than comparing two separate CIs: when the interval excludes 0, the gap is
+    larger than the noise of which users happen to be in the data.
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(-1)
+    b = np.asarray(b, dtype=np.float64).reshape(-1)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must hold one value per user each, got {a.size} and {b.size} values")
+    return bootstrap_ci(a - b, level, n_boot, seed)
 
 
 def comparison_table(rows: Iterable[pd.Series]) -> pd.DataFrame:

@@ -544,3 +544,16 @@ def test_comparison_table_is_formatted_for_reading():
         ranking.comparison_table([])
     with pytest.raises(ValueError, match="no column 'HR@5'"):
         ranking.format_comparison(table, k=5)
+
+
+def test_user_metrics_and_paired_difference():
+    split = ranking.temporal_split(random_encoded(), n_test=2, n_valid=1)
+    pop = np.broadcast_to(split.train_counts().astype(np.float32), (split.n_users, split.n_movies))
+    rnd = np.random.default_rng(0).random((split.n_users, split.n_movies))
+    a, b = ranking.user_metrics(pop, split), ranking.user_metrics(rnd, split)
+    assert a["hr"].mean() == pytest.approx(ranking.evaluate(pop, split)["HR@10"])
+    mean, low, high = ranking.paired_difference(a["hr"], b["hr"])
+    assert mean == pytest.approx(a["hr"].mean() - b["hr"].mean()) and low <= mean <= high
+    assert ranking.paired_difference(a["hr"], a["hr"]) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="one value per user each, got 30 and 2 values"):
+        ranking.paired_difference(a["hr"], [0.1, 0.2])
