@@ -864,6 +864,9 @@ def evaluate(model, split: TemporalSplit, part: str = "test", k: int = 10, name:
     ``fit_seconds``, NaN for a matrix) and ``evaluation s``.
     """
     _check_part(part)
+    if len(split.part(part)) == 0:
+        raise ValueError(f"this split holds nothing out for {part!r} (n_valid=0): evaluate on 'test', or build the "
+                         "split with temporal_split(..., n_valid=1) or more")
     start = time.perf_counter()
     if hasattr(model, "score"):
         scores = model.score(split, part)

@@ -157,7 +157,9 @@ class PureSVD(Recommender):
     form a matrix ``R`` with missing cells 0, factorised by :class:`cfcourse.svd.TruncatedSVDRecommender`
     without its bias baseline. A user is scored from the movies known at the evaluation point
     ``r`` (fold-in): ``score = r V_k V_kᵀ``; for the training rows this equals ``U_k Σ_k V_kᵀ``.
-    With ``k=None`` the number of factors is chosen from ``ks`` by validation HR@10.
+    With ``k=None`` the number of factors is chosen from ``ks`` by validation HR@10 (one SVD with
+    the largest ``k``, truncated for the others). The defaults were chosen on the validation part
+    of the default split: ratings do better than 1s there (HR@10 0.083 against 0.071 at k = 128).
     """
 
     name = "PureSVD"

@@ -82,6 +82,8 @@ def test_leave_last_one_out_and_no_validation_part():
     assert len(none.valid) == 0 and len(none.train) == len(encoded.ratings) - 4
     with pytest.raises(ValueError, match=r"no validation part \(n_valid=0\).*n_valid=1"):
         none.rating_split()
+    with pytest.raises(ValueError, match=r"holds nothing out for 'valid' \(n_valid=0\)"):
+        ranking.evaluate(np.zeros((4, 9)), none, part="valid")
 
 
 def test_relevant_known_history_and_counts(toy):
@@ -483,6 +485,9 @@ def test_coverage_and_popularity_percentiles():
     ("Toy Story (1995)", "Toy Story (1995)"),
     ("Babylon 5", "Babylon 5"),
     ("Grand Budapest Hotel, The", "The Grand Budapest Hotel"),
+    ("Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)", "Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)"),
+    ("Good, the Bad and the Ugly, The (Buono, il brutto, il cattivo, Il) (1966)",
+     "The Good, the Bad and the Ugly (Buono, il brutto, il cattivo, Il) (1966)"),
 ])
 def test_readable_title(title, expected):
     assert ranking.readable_title(title) == expected
