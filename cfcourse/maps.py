@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["tsne_map", "neighbour_overlap", "distance_correlation", "map_plot"]
+__all__ = ["tsne_map", "neighbour_overlap", "distance_correlation", "same_group_share", "label_points", "map_plot"]
 
 
 def _matrix(x, name: str) -> np.ndarray:
@@ -80,8 +80,49 @@ def distance_correlation(original, projected, metric: str = "cosine") -> float:
     return float(spearmanr(pdist(a, metric=metric), pdist(b)).statistic)
 
 
+def same_group_share(projected, groups: Sequence[str], k: int = 10) -> tuple[float, float]:
+    """``(share, chance)``: how often a point's ``k`` nearest neighbours on the map share its group, and how
+    often two points picked at random do. A share well above chance means the groups gather on the map."""
+    b = _matrix(projected, "projected")
+    g = np.asarray(list(groups), dtype=object)
+    if len(g) != len(b):
+        raise ValueError(f"got {len(g)} groups for {len(b)} points")
+    if not 1 <= k < len(b):
+        raise ValueError(f"k must be between 1 and the number of points - 1 ({len(b) - 1}), got {k}")
+    near = _knn(b, k, "euclidean")
+    share = float(np.mean(g[near] == g[:, None]))
+    _, counts = np.unique(g.astype(str), return_counts=True)
+    chance = float(((counts * (counts - 1)).sum()) / (len(g) * (len(g) - 1)))
+    return share, chance
+
+
+def label_points(ax, coords, texts: dict[int, str], fontsize: str = "x-small") -> list:
+    """Write ``texts[row]`` next to point ``coords[row]``: to its upper right, or, if that overlaps a label
+    already placed, to its lower right, upper left or lower left, then further away. Returns the artists."""
+    c = _matrix(coords, "coords")
+    renderer = ax.figure.canvas.get_renderer()
+    spots = [((3, 2), "left"), ((3, -9), "left"), ((-3, 2), "right"), ((-3, -9), "right")]
+    spots += [((dx, dy - 8 * step), ha) for step in range(1, 4) for (dx, dy), ha in spots[:2]]
+    placed, artists = [], []
+    for row in sorted(texts, key=lambda r: (-c[r, 1], c[r, 0])):
+        for offset, ha in spots:
+            text = ax.annotate(texts[row], c[row], xytext=offset, textcoords="offset points", fontsize=fontsize,
+                               ha=ha)
+            box = text.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed):
+                break
+            text.remove()
+        else:  # nowhere free: keep the first spot
+            text = ax.annotate(texts[row], c[row], xytext=spots[0][0], textcoords="offset points",
+                               fontsize=fontsize)
+            box = text.get_window_extent(renderer)
+        placed.append(box)
+        artists.append(text)
+    return artists
+
+
 def map_plot(coords, groups: Sequence[str], ax=None, labels: dict[int, str] | None = None,
-             order: Sequence[str] | None = None, title: str = "", size: float = 9.0):
+             order: Sequence[str] | None = None, title: str = "", size: float = 12.0):
     """Scatter the 2-d ``coords`` coloured by ``groups`` (one name per point), label the points of
     ``labels`` (row → text), and put the legend below the axes. Returns the ``Axes``."""
     import matplotlib.pyplot as plt
@@ -98,8 +139,8 @@ def map_plot(coords, groups: Sequence[str], ax=None, labels: dict[int, str] | No
         mask = groups == name
         if mask.any():
             ax.scatter(c[mask, 0], c[mask, 1], s=size, color=palette(i % 10), label=name, alpha=0.8, linewidths=0)
-    for row, text in (labels or {}).items():
-        ax.annotate(text, c[row], xytext=(3, 2), textcoords="offset points", fontsize="x-small")
+    if labels:
+        label_points(ax, c, labels)
     ax.set_xticks([])
     ax.set_yticks([])
     if title:

@@ -129,7 +129,8 @@ def train_side_by_side(models: Mapping[str, object], split, *, epochs: int = 30,
             self.wait = np.zeros(n, dtype=int)
 
         def on_epoch_end(self, epoch, logs=None):
-            pred = np.asarray(both.predict(x_valid, batch_size=8192, verbose=0), dtype=np.float64)
+            pred = np.concatenate([np.asarray(both(x_valid[i:i + 65536], training=False), dtype=np.float64)
+                                   for i in range(0, len(x_valid), 65536)]).reshape(len(x_valid), -1)
             values = np.sqrt(np.mean((pred - y_valid[:, None]) ** 2, axis=0))
             snapshot = both.get_weights() if stacked and np.any(values < self.best) else None
             for k, value in enumerate(values):
