@@ -126,3 +126,26 @@ def test_map_plot_draws_one_collection_per_group():
     assert len(ax.collections) == 3 and [t.get_text() for t in ax.texts] == ["first"]
     with pytest.raises(ValueError, match="one group per point"):
         maps.map_plot(coords, ["a"])
+
+
+def test_same_group_share_against_chance():
+    coords = np.array([[0, 0], [0, 1], [10, 0], [10, 1], [20, 0], [20, 1]], dtype=float)
+    groups = ["a", "a", "b", "b", "c", "c"]
+    share, chance = maps.same_group_share(coords, groups, k=1)
+    assert share == 1.0 and chance == pytest.approx(6 / 30)
+    with pytest.raises(ValueError, match="got 2 groups for 6 points"):
+        maps.same_group_share(coords, ["a", "b"])
+
+
+def test_labels_do_not_overlap():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 3))
+    coords = np.array([[0.0, 0.0], [0.001, 0.0], [0.002, 0.001], [1.0, 1.0]])
+    ax.scatter(coords[:, 0], coords[:, 1])
+    artists = maps.label_points(ax, coords, {0: "first label", 1: "second label", 2: "third", 3: "far"})
+    renderer = fig.canvas.get_renderer()
+    boxes = [a.get_window_extent(renderer) for a in artists]
+    assert len(boxes) == 4
+    assert not any(boxes[i].overlaps(boxes[j]) for i in range(4) for j in range(i + 1, 4))
+    plt.close(fig)
