@@ -267,9 +267,43 @@ def test_plots_return_axes():
     assert isinstance(ax, matplotlib.axes.Axes) and len(ax.patches) == 8
     ax = explore.scatter_titles(m[:4, :2], ["w", "x", "y", "z"])
     assert isinstance(ax, matplotlib.axes.Axes)
-    assert [t.get_text() for t in ax.texts] == ["w", "x", "y", "z"]
+    assert [t.get_text() for t in ax.texts if t.get_text()] == ["w", "x", "y", "z"]
     _, given = plt.subplots()
     assert explore.scatter_titles(m[:2, :2], ["a", "b"], ax=given) is given
+
+
+def test_scatter_labels_neither_overlap_nor_leave_the_axes():
+    """Close points with long titles (the map of famous movies had Armageddon over Independence Day)."""
+    rng = np.random.default_rng(3)
+    points = np.vstack([rng.normal(0, 1, (12, 2)), [[0.0, 0.0], [0.02, 0.01], [0.03, -0.02]]])
+    labels = [f"A rather long movie title {i}" for i in range(len(points))]
+    ax = explore.scatter_titles(points, labels)
+    fig = ax.figure
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text()]
+    assert len(boxes) == len(labels)
+    for i, a in enumerate(boxes):
+        assert frame.x0 <= a.x0 and a.x1 <= frame.x1 and frame.y0 <= a.y0 and a.y1 <= frame.y1, labels[i]
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), "two labels overlap"
+    plt.close("all")
+
+
+@pytest.mark.parametrize("title, natural, short", [
+    ("Shawshank Redemption, The (1994)", "The Shawshank Redemption (1994)", "The Shawshank Redemption"),
+    ("Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)", "Amelie (Le Fabuleux destin d'Amélie Poulain) (2001)",
+     "Amelie"),
+    ("Independence Day (a.k.a. ID4) (1996)", "Independence Day (a.k.a. ID4) (1996)", "Independence Day"),
+    ("Lord of the Rings: The Two Towers, The (2002)", "The Lord of the Rings: The Two Towers (2002)",
+     "The Lord of the Rings: The Two Towers"),
+    ("Father of the Bride Part II (1995)", "Father of the Bride Part II (1995)", "Father of the Bride Part II"),
+    ("Babylon 5", "Babylon 5", "Babylon 5"),
+])
+def test_natural_title(title, natural, short):
+    assert explore.natural_title(title) == natural
+    assert explore.natural_title(title, year=False, alternative=False) == short
 
 
 def test_plot_errors():
