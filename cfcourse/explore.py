@@ -187,6 +187,25 @@ def natural_title(title: str, year: bool = True, alternative: bool = True) -> st
     return " ".join(parts)
 
 
+def table_for_reading(frame: pd.DataFrame, precision: int = 2, hide_index: bool = False):
+    """A movie table as a reader should see it: titles as they read (:func:`natural_title`),
+    genres separated by commas, numbers with ``precision`` decimals, counts as whole numbers,
+    no cell cut short.
+
+    Returns a pandas ``Styler`` (the notebook shows it as a table); the frame is not changed.
+    """
+    shown = frame.copy()
+    if "title" in shown.columns:
+        shown["title"] = shown["title"].map(natural_title)
+    if "genres" in shown.columns:  # "Action|Adventure" wraps on a narrow screen as "Action, Adventure"
+        shown["genres"] = shown["genres"].astype(str).str.replace("|", ", ", regex=False)
+    styler = shown.style.format(precision=precision, thousands=",")
+    counts = [c for c in shown.columns if pd.api.types.is_integer_dtype(shown[c])]
+    if counts:
+        styler = styler.format("{:,}", subset=counts)
+    return styler.hide(axis="index") if hide_index else styler
+
+
 def movie_table(encoded, movies: pd.DataFrame) -> pd.DataFrame:
     """One row per dense movie index (0 … n_movies-1): movieId, title, genres, n_ratings, mean_rating.
 

@@ -58,7 +58,8 @@ def learning_curves(histories: Mapping[str, pd.DataFrame], baselines: Mapping[st
     ``histories`` maps a label to the ``history`` frame of :func:`cfcourse.training.train`;
     ``baselines`` maps a label to a horizontal reference line (e.g. the bias baseline).
     """
-    ax = _axes(ax, figsize=(5.6, 3.8))
+    entries = len(histories) * (2 if train else 1) + len(baselines or {})
+    ax = _axes(ax, figsize=(5.6, 3.0 + 0.22 * entries))  # room for the legend below
     for i, (label, hist) in enumerate(histories.items()):
         colour = f"C{i}"
         ax.plot(hist["epoch"], hist["val_rmse"], "-o", color=colour, label=f"{label} (validation)")
@@ -79,10 +80,14 @@ def legend_below(ax, **kwargs):
     Entries go in two columns when there are more than three and they are short enough to sit
     side by side in a phone-sized figure. Returns the legend.
     """
+    from matplotlib.transforms import offset_copy
+
     handles, labels = ax.get_legend_handles_labels()
     two = len(labels) > 3 and max(len(label) for label in labels) <= 24
-    options = dict(loc="upper center", bbox_to_anchor=(0.5, -0.17), fontsize="small",
-                   ncol=2 if two else 1, frameon=False)
+    # anchored 38 points under the axes: below the tick labels and the x label
+    below = offset_copy(ax.transAxes, fig=ax.figure, y=-38, units="points")
+    options = dict(loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below,
+                   fontsize="small", ncol=2 if two else 1, frameon=False)
     options.update(kwargs)
     return ax.legend(handles, labels, **options)
 

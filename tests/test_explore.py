@@ -315,3 +315,13 @@ def test_plot_errors():
         explore.embedding_heatmap(np.ones((4, 2)), [0, 1], labels=["a", "b", "c"])
     with pytest.raises(ValueError, match="non-negative"):
         explore.variance_explained_plot([0.5, -0.1])
+
+
+def test_table_for_reading_shows_titles_as_they_read_and_whole_counts():
+    frame = pd.DataFrame({"title": ["Shawshank Redemption, The (1994)", "Toy Story (1995)"],
+                          "mean_rating": [4.4294, 3.9209], "n_ratings": np.array([317, 1215], dtype=np.int64)})
+    html = explore.table_for_reading(frame, hide_index=True).to_html()
+    assert "The Shawshank Redemption (1994)" in html and "Redemption, The" not in html
+    assert "4.43" in html and "4.4294" not in html
+    assert "1,215" in html and "317.00" not in html
+    assert frame["title"].iloc[0] == "Shawshank Redemption, The (1994)"  # the frame itself is unchanged
