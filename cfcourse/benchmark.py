@@ -281,6 +281,8 @@ def without_native_logs(fd: int = 2) -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # TensorFlow's own logging (after Abseil's start) honours this; what comes before, the filter drops.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with without_native_logs():
         return _main(argv)
 
