@@ -6,11 +6,16 @@
     python3 tasks.py bench --post-all      # the post's recipe for every Keras model (about a minute each)
     python3 tasks.py bench --only "dot"    # only the rows whose name contains "dot"
     python3 tasks.py bench --book          # what the book's results page reports (cached, see book_results)
+    python3 tasks.py bench --ranking       # the recommenders on the ranking protocol (HR@10, NDCG@10, MRR, ...)
 
 Recipes: *course* is batch 1024 with Adam at 5e-3; *post* is the blog post's batch 32 with Adam's default 1e-3,
 at most 10 epochs (run 64 steps per call into TensorFlow, which gives the same weights with less overhead).
 Both stop early on validation RMSE with patience 2 and keep the best epoch. The classical references (global
 mean, regularised biases, truncated SVD) are computed by the package itself.
+
+``--ranking`` runs another benchmark: every recommender of :func:`ranking_entries` on the default
+ranking protocol of :mod:`cfcourse.ranking` (temporal hold-out of each user's last ratings, full
+ranking, 95% bootstrap CIs), and the table that chose how many ratings to hold out per user.
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ RECIPES = {
 
 #: The seeds of the results page: every Keras model is trained once with each.
 BOOK_SEEDS = (42, 43, 44)
-#: The modules whose code decides the results page's figures (their source is part of the cache key).
-_BOOK_MODULES = ("benchmark.py", "data.py", "metrics.py", "models.py", "training.py")
+#: The modules whose code decides the results page's figures (their source is part of the cache key,
+#: with the functions of this module that train: other changes here keep the cached table).
+_BOOK_MODULES = ("data.py", "metrics.py", "models.py", "training.py")
 
 
 @dataclass(frozen=True)
@@ -146,10 +152,14 @@ def _book_cache_file(seeds: tuple[int, ...]) -> "Path":
 
     from .data import SHA256, cache_dir
 
+    import inspect
+
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
     for name in _BOOK_MODULES:
         digest.update(name.encode() + b"\0" + (package / name).read_bytes())
+    for function in (_keras_entries, run_entry, book_results):  # of this module, only what trains
+        digest.update(inspect.getsource(function).encode())
     versions = {"keras": keras.__version__, "numpy": np.__version__}
     try:
         import tensorflow as tf
@@ -280,6 +290,98 @@ def without_native_logs(fd: int = 2) -> Iterator[None]:
         os.close(original)
 
 
+# --------------------------------------------------------------------------------------
+# The ranking benchmark (python3 tasks.py bench --ranking)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RankingEntry:
+    """One row of the ranking benchmark: a name and how to build an unfitted recommender.
+
+    ``build()`` returns a :class:`cfcourse.recommenders.Recommender`; the benchmark fits it on the
+    temporal split (``fit_seconds`` is the training time shown) and evaluates it on the test part.
+    """
+
+    name: str
+    build: Callable  # () -> unfitted Recommender
+
+
+def ranking_entries() -> list[RankingEntry]:
+    """The recommenders of the ranking benchmark, in the order of the table.
+
+    Later chapters add their models here: one ``RankingEntry(name, build)`` each, whose
+    ``build()`` returns an unfitted :class:`cfcourse.recommenders.Recommender`.
+    """
+    from . import recommenders as rec
+
+    return [
+        RankingEntry("random", lambda: rec.RandomScores(seed=0)),
+        RankingEntry("popularity", rec.Popularity),
+        RankingEntry("PureSVD", rec.PureSVD),
+        RankingEntry("EASE", rec.EASE),
+        RankingEntry("rating model (dot + bias)", rec.RatingModel),
+        RankingEntry("ranking model (softmax)", rec.SoftmaxModel),
+    ]
+
+
+def run_ranking_benchmark(split, entries: list[RankingEntry] | None = None, only: str | None = None,
+                          progress: Callable[[str], None] | None = None):
+    """Fit and evaluate every entry on ``split`` (test part); returns ``ranking.comparison_table`` rows."""
+    from .ranking import comparison_table, evaluate
+
+    entries = ranking_entries() if entries is None else entries
+    if only:
+        entries = [e for e in entries if only.lower() in e.name.lower()]
+        if not entries:
+            raise ValueError(f"no ranking benchmark entry matches {only!r}")
+    rows = []
+    for entry in entries:
+        if progress:
+            progress(entry.name)
+        model = entry.build()
+        model.name = entry.name
+        model.fit(split)
+        rows.append(evaluate(model, split, "test"))
+    return comparison_table(rows)
+
+
+def ranking_main(args) -> int:
+    """``python3 tasks.py bench --ranking``: one table of recommenders, and the hold-out size table."""
+    import os
+
+    from .data import encode_ids, load_movielens
+    from .ranking import DEFAULT_N_HELD_OUT, format_comparison, holdout_size_table, temporal_split
+
+    data = load_movielens(args.data)
+    encoded = encode_ids(data.ratings)
+    split = temporal_split(encoded)
+    import keras  # noqa: F401  (import before timing anything)
+
+    load = f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
+    print(f"ml-latest-small, temporal hold-out: each user's last {split.n_test} ratings are the test part, the "
+          f"{split.n_valid} before them validation ({len(split.train):,} training, {len(split.valid):,} validation, "
+          f"{len(split.test):,} test ratings; {split.n_users} users ranked over all {split.n_movies:,} movies, "
+          f"known movies masked). 95% bootstrap CIs over users. Load average at start: {load}.", flush=True)
+    start = time.perf_counter()
+    table = run_ranking_benchmark(split, only=args.only,
+                                  progress=lambda name: print(f"  fitting {name} ...", file=sys.stderr, flush=True))
+    print()
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(format_comparison(table).to_string())
+    print("\nHR@10 is Recall@10: the share of a user's held-out movies in their top 10, averaged over users; "
+          "low/high: its 95% CI. coverage: share of the catalogue in someone's top 10; popularity pct: mean "
+          "popularity percentile (training counts) of the recommended movies.")
+    if not args.only:
+        sizes = holdout_size_table(encoded)
+        shown = sizes.assign(**{c: sizes[c].map(lambda v: f"{v:.4f}") for c in ("HR@10", "low", "high", "half-width")})
+        print(f"\nHow many ratings to hold out per user: popularity's test HR@10 and its 95% CI half-width "
+              f"(target <= 0.01; the default is {DEFAULT_N_HELD_OUT}):")
+        print(shown.to_string(index=False))
+    print(f"\nranking benchmark took {time.perf_counter() - start:.0f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # TensorFlow's own logging (after Abseil's start) honours this; what comes before, the filter drops.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -295,12 +397,19 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=None, help="folder holding ml-latest-small (default: CFCOURSE_DATA, cache)")
     parser.add_argument("--book", action="store_true",
                         help="compute (or read from the cache) what the book's results page reports, and print it")
+    parser.add_argument("--ranking", action="store_true",
+                        help="benchmark the recommenders on the ranking protocol (HR@10 with CIs, NDCG@10, MRR, "
+                             "coverage, popularity bias) instead of the rating models' RMSE")
     parser.add_argument("--repeat-check", action="store_true",
                         help="train every Keras model a second time with the same seed and report whether the "
                              "validation RMSE is bit-identical (determinism)")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    if args.ranking:
+        if args.seeds != 1 or args.post_all or args.repeat_check:
+            parser.error("--ranking runs one seed of each recommender: drop --seeds, --post-all and --repeat-check")
+        return ranking_main(args)
 
     from .data import load_split
 
