@@ -386,17 +386,18 @@ def embedding_heatmap(matrix, rows, ax=None, labels: Sequence[str] | None = None
     picked = m[rows] if isinstance(rows, slice) else m[np.asarray(rows, dtype=np.int64).reshape(-1)]
     if picked.shape[0] == 0:
         raise ValueError("rows selects no row of the matrix")
-    ax = _axes(ax, figsize=(5.6, 0.24 * picked.shape[0] + 1.3))
+    ax = _axes(ax, figsize=(5.0, 0.24 * picked.shape[0] + 1.9))
     limit = float(np.abs(picked).max()) or 1.0
     image = ax.imshow(picked, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
     ax.set_xlabel("embedding dimension")
-    ax.set_ylabel("movie")
     if labels is not None:
         if len(labels) != picked.shape[0]:
             raise ValueError(f"got {len(labels)} labels for {picked.shape[0]} rows")
         ax.set_yticks(np.arange(picked.shape[0]), labels=list(labels), fontsize="small")
-    if colorbar:
-        ax.figure.colorbar(image, ax=ax, label="weight")
+    else:
+        ax.set_ylabel("movie")
+    if colorbar:  # below the map, so that the cells keep the figure's width
+        ax.figure.colorbar(image, ax=ax, label="weight", location="bottom", shrink=0.8, aspect=30)
     return ax
 
 
@@ -426,21 +427,25 @@ def scatter_titles(scores2d, labels: Sequence[str], ax=None, fontsize: str = "sm
     """Scatter plot of 2-d coordinates (e.g. PC1 vs PC2), each point labelled with its title.
 
     The labels are placed where they overlap neither each other nor the points
-    (:func:`cfcourse.plots.place_labels`); the axes leave room for them.
+    (:func:`cfcourse.plots.place_labels`), long ones on two lines; the axes leave room for them.
     """
     s = _as_matrix(scores2d, "scores2d")
     if s.shape[1] != 2:
         raise ValueError(f"scores2d must have two columns (x, y), got shape {s.shape}")
     if len(labels) != len(s):
         raise ValueError(f"got {len(labels)} labels for {len(s)} points")
-    ax = _axes(ax, figsize=(5.6, 5.6))
+    ax = _axes(ax, figsize=(5.0, 5.6))
     ax.axhline(0, color="grey", lw=0.6)
     ax.axvline(0, color="grey", lw=0.6)
     ax.scatter(s[:, 0], s[:, 1], s=14, color="tab:blue", zorder=3)
     ax.set_xlabel("PC1")
     ax.set_ylabel("PC2")
     (x0, x1), (y0, y1) = (s[:, 0].min(), s[:, 0].max()), (s[:, 1].min(), s[:, 1].max())
-    ax.set_xlim(x0 - 0.35 * (x1 - x0), x1 + 0.35 * (x1 - x0))
-    ax.set_ylim(y0 - 0.12 * (y1 - y0), y1 + 0.12 * (y1 - y0))
-    place_labels(ax, s, list(labels), fontsize=fontsize)
+    ax.set_xlim(x0 - 0.4 * (x1 - x0), x1 + 0.4 * (x1 - x0))
+    ax.set_ylim(y0 - 0.15 * (y1 - y0), y1 + 0.15 * (y1 - y0))
+    import textwrap
+
+    # long titles on two lines: narrower labels find free room more easily
+    wrapped = [textwrap.fill(str(label), 18, break_on_hyphens=False) for label in labels]
+    place_labels(ax, s, wrapped, fontsize=fontsize)
     return ax

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 #: The widest figure of the book, in inches (at the book's 12-point text).
-MAX_WIDTH = 5.8
+MAX_WIDTH = 5.2
 #: The default size of one panel, in inches.
-FIGSIZE = (5.6, 3.5)
+FIGSIZE = (5.0, 3.2)
 
 
 def _axes(ax=None, figsize=FIGSIZE):
@@ -59,7 +59,7 @@ def learning_curves(histories: Mapping[str, pd.DataFrame], baselines: Mapping[st
     ``baselines`` maps a label to a horizontal reference line (e.g. the bias baseline).
     """
     entries = len(histories) * (2 if train else 1) + len(baselines or {})
-    ax = _axes(ax, figsize=(5.6, 3.0 + 0.22 * entries))  # room for the legend below
+    ax = _axes(ax, figsize=(5.0, 2.9 + 0.22 * entries))  # room for the legend below
     for i, (label, hist) in enumerate(histories.items()):
         colour = f"C{i}"
         ax.plot(hist["epoch"], hist["val_rmse"], "-o", color=colour, label=f"{label} (validation)")
@@ -93,12 +93,15 @@ def legend_below(ax, **kwargs):
 
 
 def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pad: float = 3.0) -> list:
-    """Label points without overlaps: each label goes to the first free spot around its point.
+    """Label points without overlaps: each label goes to the best free spot around its point.
 
-    For every point (in order), the label is tried to the right, left, above and below of it, then
-    diagonally, at growing distances; a spot is free when the label's box overlaps no label placed
-    before it, no point, and stays inside the axes. A label placed away from its point gets a thin
-    leader line. Returns the annotations. Call it after the axes limits are final.
+    The points with the nearest neighbours are labelled first. For each, the label is tried
+    beside the point (right and left, sliding up and down a little) and above and below it
+    (sliding sideways); a spot costs its overlap with the labels placed before, with a margin
+    around every other point (so that a label never sits where it could be read as another
+    point's), and with the outside of the axes, plus a little for its distance. The cheapest spot
+    wins; a label moved away from its point gets a thin leader line. Returns the annotations. Call
+    it after the axes limits are final.
     """
     import matplotlib.pyplot as plt  # noqa: F401  (the figure needs a canvas)
 
@@ -112,49 +115,58 @@ def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pa
     renderer = fig.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
     points = ax.transData.transform(xy)
-    dot = 4.0 * fig.dpi / 72  # half the size of a marker, in pixels
-    dots = [(x - dot, y - dot, x + dot, y + dot) for x, y in points]
-    directions = [(1, 0, "left", "center"), (-1, 0, "right", "center"), (0, 1, "center", "bottom"),
-                  (0, -1, "center", "top"), (1, 1, "left", "bottom"), (-1, 1, "right", "bottom"),
-                  (1, -1, "left", "top"), (-1, -1, "right", "top")]
+    margin = 9.0 * fig.dpi / 72  # around other points, in pixels
+    dots = [(x - margin, y - margin, x + margin, y + margin) for x, y in points]
+    # Spots beside the point (sliding up and down), then above and below it (sliding sideways),
+    # in points: (dx, dy, horizontal alignment, vertical alignment).
+    spots = []
+    for away in (pad, 4 * pad, 8 * pad):
+        for slide in (0, 7, -7, 14, -14, 21, -21, 28, -28, 36, -36, 45, -45):
+            spots += [(away, slide, "left", "center"), (-away, slide, "right", "center")]
+        for slide in (0, 20, -20, 40, -40, 60, -60):
+            spots += [(slide, away + 2, "center", "bottom"), (slide, -away - 2, "center", "top")]
+    gaps = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1)
+    np.fill_diagonal(gaps, np.inf)
+    crowding = (gaps < 60 * fig.dpi / 72).sum(axis=1)
+    # the points with the nearest neighbour first (they have the least room), then the most crowded
+    order = sorted(range(len(xy)), key=lambda i: (gaps[i].min() if len(xy) > 1 else 0, -crowding[i], i))
     placed: list[tuple[float, float, float, float]] = []
-    annotations = []
+    annotations: dict[int, object] = {}
 
     def overlap(a, b) -> float:
         w = min(a[2], b[2]) - max(a[0], b[0])
         h = min(a[3], b[3]) - max(a[1], b[1])
         return w * h if w > 0 and h > 0 else 0.0
 
-    for i, ((x, y), label) in enumerate(zip(xy, labels)):
+    for i in order:
+        x, y = xy[i]
         best = None
-        for distance in (pad, 3 * pad, 6 * pad, 10 * pad):
-            for dx, dy, ha, va in directions:
-                text = ax.annotate(str(label), (x, y), xytext=(dx * distance, dy * distance),
-                                   textcoords="offset points", ha=ha, va=va, fontsize=fontsize, color=color)
-                box = text.get_window_extent(renderer)
-                box = (box.x0 - 1, box.y0 - 1, box.x1 + 1, box.y1 + 1)
-                outside = (max(frame.x0 - box[0], 0) + max(box[2] - frame.x1, 0)
-                           + max(frame.y0 - box[1], 0) + max(box[3] - frame.y1, 0))
-                cost = (sum(overlap(box, other) for other in placed)
-                        + sum(overlap(box, d) for j, d in enumerate(dots) if j != i) + 100 * outside)
-                if best is None or cost < best[0]:
-                    if best is not None:
-                        best[1].remove()
-                    best = (cost, text, box, distance)
-                else:
-                    text.remove()
-                if cost == 0:
-                    break
-            if best[0] == 0:
-                break
+        for dx, dy, ha, va in spots:
+            text = ax.annotate(str(labels[i]), (x, y), xytext=(dx, dy), textcoords="offset points",
+                               ha=ha, va=va, fontsize=fontsize, color=color)
+            box = text.get_window_extent(renderer)
+            box = (box.x0 - 1, box.y0 - 1, box.x1 + 1, box.y1 + 1)
+            outside = (max(frame.x0 - box[0], 0) + max(box[2] - frame.x1, 0)
+                       + max(frame.y0 - box[1], 0) + max(box[3] - frame.y1, 0))
+            clash = (sum(overlap(box, other) for other in placed)
+                     + sum(overlap(box, d) for j, d in enumerate(dots) if j != i) + 100 * outside)
+            distance = abs(dx) + abs(dy)
+            cost = clash * 1000 + distance
+            if best is None or cost < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (cost, text, box, distance)
+            else:
+                text.remove()
         _, text, box, distance = best
-        if distance > pad:  # a thin leader line from the point to the nearest edge of its label
+        if distance > pad + 8:  # a thin leader line from the point to the nearest edge of its label
             px, py = points[i]
             to_points = 72 / fig.dpi
-            edge = ((min(max(px, box[0]), box[2]) - px) * to_points, (min(max(py, box[1]), box[3]) - py) * to_points)
+            edge = ((min(max(px, box[0]), box[2]) - px) * to_points,
+                    (min(max(py, box[1]), box[3]) - py) * to_points)
             ax.annotate("", (x, y), xytext=edge, textcoords="offset points",
                         arrowprops={"arrowstyle": "-", "lw": 0.5, "color": color or "grey",
                                     "shrinkA": 0, "shrinkB": 2})
         placed.append(box)
-        annotations.append(text)
-    return annotations
+        annotations[i] = text
+    return [annotations[i] for i in range(len(xy))]

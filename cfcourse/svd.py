@@ -300,7 +300,7 @@ def plot_rmse_by_k(table: pd.DataFrame, baselines: Mapping[str, float] | None = 
     from .plots import legend_below
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.6, 3.8), layout="constrained")
+        _, ax = plt.subplots(figsize=(5.0, 3.6), layout="constrained")
     ax.plot(table["k"], table["val_rmse"], "-o", color="C0", label="SVD (validation)")
     if train:
         ax.plot(table["k"], table["train_rmse"], "--o", color="C0", alpha=0.6, label="SVD (train)")
@@ -347,7 +347,7 @@ def plot_factors(matrix, k: int = 2, row_labels: Sequence[str] | None = None,
     k = _check_k(k, min(m.shape), "at most the smaller side of the matrix")
     u, s, vt = np.linalg.svd(m, full_matrices=False)
     u, s, vt = u[:, :k], s[:k], vt[:k]
-    fig = plt.figure(figsize=(5.6, 2.2 + 0.42 * (2 * m.shape[0] + k)), layout="constrained")
+    fig = plt.figure(figsize=(5.0, 2.2 + 0.42 * (2 * m.shape[0] + k)), layout="constrained")
     grid = fig.add_gridspec(3, 2, height_ratios=[m.shape[0], m.shape[0], k + 2.2], width_ratios=[k, k])
     axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1]),
             fig.add_subplot(grid[2, :])]
@@ -377,7 +377,7 @@ def plot_latent_space(user_vectors, movie_vectors, user_labels: Sequence[str], m
     if len(user_labels) != len(users) or len(movie_labels) != len(movies):
         raise ValueError("give one label per user and per movie")
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.6, 5.0), layout="constrained")
+        _, ax = plt.subplots(figsize=(5.0, 4.6), layout="constrained")
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
     ax.scatter(users[:, 0], users[:, 1], color="C0", zorder=3, label="users")

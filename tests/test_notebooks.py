@@ -178,7 +178,7 @@ def test_built_figures_are_numbered_described_and_crisp(page):
         shown = float(width.group(1) or width.group(2))
         pixels, _ = _png_size((html / page).parent / src)
         assert pixels == pytest.approx(2 * shown, abs=2), f"{page}: #{ident} is not drawn at 2x ({pixels} px)"
-        assert shown <= 650, f"{page}: #{ident} is {shown} px wide: too wide to read on a phone"
+        assert shown <= 560, f"{page}: #{ident} is {shown} px wide: too wide to read on a phone"
 
 
 def _outputs(page: str):

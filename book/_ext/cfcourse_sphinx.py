@@ -136,7 +136,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 # The IPython kernel configuration of every notebook the book build executes. "retina" makes the
 # inline backend save PNGs at twice the figure's dpi and tell the page to show them at 1x size.
 # The rc values are the book's figure style: text large enough to read when a figure is scaled
-# down to a 390-px phone screen (figures are at most 5.8 inches wide, see tests/test_notebooks.py).
+# down to a 390-px phone screen (figures are at most 5.2 inches wide, see tests/test_notebooks.py).
 KERNEL_CONFIG = """\
 # Written by book/_ext/cfcourse_sphinx.py for the book build; do not edit.
 c.InlineBackend.figure_formats = {"retina"}
@@ -145,7 +145,7 @@ c.InlineBackend.rc = {
     "font.size": 12,
     "axes.titlesize": "medium",
     "legend.fontsize": "small",
-    "figure.figsize": (5.6, 3.5),
+    "figure.figsize": (5.0, 3.2),
 }
 c.HistoryManager.enabled = False
 """
