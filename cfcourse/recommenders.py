@@ -154,8 +154,10 @@ class PureSVD(Recommender):
     """PureSVD (Cremonesi, Koren and Turrin, 2010): a truncated SVD of the user × movie matrix.
 
     The training interactions (``values="binary"``: 1 per rating; or ``"rating"``: the rating)
-    form a matrix ``R`` with missing cells 0, factorised by :class:`cfcourse.svd.TruncatedSVDRecommender`
-    without its bias baseline. A user is scored from the movies known at the evaluation point
+    form a matrix ``R`` with missing cells 0, whose top ``k`` right singular vectors ``V_k`` are
+    those of chapter 2's :class:`cfcourse.svd.TruncatedSVDRecommender` without its bias baseline
+    (computed by :func:`cfcourse.svd.top_right_singular_vectors` from the small users × users
+    Gram matrix, which is faster here than ARPACK). A user is scored from the movies known at the evaluation point
     ``r`` (fold-in): ``score = r V_k V_kᵀ``; for the training rows this equals ``U_k Σ_k V_kᵀ``.
     With ``k=None`` the number of factors is chosen from ``ks`` by validation HR@10 (one SVD with
     the largest ``k``, truncated for the others). The defaults were chosen on the validation part
@@ -165,24 +167,22 @@ class PureSVD(Recommender):
     name = "PureSVD"
 
     def __init__(self, k: int | None = None, ks: Sequence[int] = (32, 64, 128, 256), values: str = "rating",
-                 seed: int = 42, name: str | None = None):
+                 name: str | None = None):
         super().__init__(name)
         if values not in ("binary", "rating"):
             raise ValueError(f"values must be 'binary' or 'rating', got {values!r}")
-        self.k, self.ks, self.values, self.seed = k, tuple(ks) if k is None else (k,), values, seed
+        self.k, self.ks, self.values = k, tuple(ks) if k is None else (k,), values
         for value in self.ks:
             check_k(value)
 
     def _fit(self, split):
-        from .svd import TruncatedSVDRecommender
+        from .svd import top_right_singular_vectors
 
-        x, y = split.ratings("train")
-        if self.values == "binary":
-            y = np.ones_like(y)
         largest = max(self.ks)
-        svd = TruncatedSVDRecommender(split.n_users, split.n_movies, k=largest, remove_baseline=False,
-                                      min_rating=float(y.min()), max_rating=float(y.max()), seed=self.seed)
-        self.factors_ = svd.fit(x, y).movie_factors_.astype(np.float64)
+        if largest > min(split.n_users, split.n_movies):
+            raise ValueError(f"k = {largest} factors is more than min(users, movies) = "
+                             f"{min(split.n_users, split.n_movies)}: choose a smaller k")
+        self.factors_ = top_right_singular_vectors(split.interactions("train", self.values), largest)
         if len(self.ks) == 1:
             self.k_ = self.ks[0]
         else:
