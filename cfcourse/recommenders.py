@@ -305,6 +305,11 @@ def embedding_scores(model, users=None) -> tuple[np.ndarray, np.ndarray]:
     return user_vectors, movie_vectors
 
 
+def _is_train_result(value) -> bool:
+    """True for what ``training.train`` and ``training.train_ranker`` return (a model and its seconds)."""
+    return hasattr(value, "model") and hasattr(value, "seconds") and hasattr(value, "history")
+
+
 class RatingModel(Recommender):
     """A rating model of the course as a recommender: scores from its embedding matrices.
 
@@ -312,7 +317,9 @@ class RatingModel(Recommender):
     ``training.train`` on ``split.rating_split()`` (temporal training ratings, early stopping on
     the validation ratings), after ``training.seed_everything(seed)``. Pass ``model=`` a trained
     Keras model with ``user_embedding``/``movie_embedding`` (and optional bias) layers to use it
-    as it is (it must have been trained on this split's training part only).
+    as it is (it must have been trained on this split's training part only), or the result of
+    ``training.train`` / ``training.train_ranker`` (kept as ``result_``; its training seconds
+    are then counted in ``fit_seconds``, so tables show the real cost of the model).
 
     Scores are ``u·m + b_u + b_m``: the logit before the sigmoid of ``DotWithBias``. The sigmoid
     is increasing, so the order is the order of the predicted ratings, without the ties that
@@ -328,7 +335,16 @@ class RatingModel(Recommender):
         self.model, self.embedding_dim, self.seed = model, embedding_dim, seed
         self.train_kwargs = dict(epochs=30, batch_size=1024, learning_rate=5e-3, patience=2) | train_kwargs
 
+    def fit(self, split: TemporalSplit) -> "RatingModel":
+        trained = self.model if _is_train_result(self.model) else None
+        super().fit(split)
+        if trained is not None:
+            self.fit_seconds += float(trained.seconds)
+        return self
+
     def _fit(self, split):
+        if _is_train_result(self.model):
+            self.result_, self.model = self.model, self.model.model
         if self.model is None:
             from .models import DotWithBias
             from .training import seed_everything, train
@@ -355,8 +371,8 @@ class SoftmaxModel(RatingModel):
     ``fit`` builds a ``models.SoftmaxRanker`` (``embedding_dim``, ``l2``, ``user_dropout``) after
     ``training.seed_everything(seed)`` and trains it with ``training.train_ranker`` on the training
     interactions, stopping early on validation HR@10 (other keyword arguments go to
-    ``train_ranker``). Scores are its logits ``u·m + b_m``. Pass ``model=`` a trained ranker to
-    use it as it is.
+    ``train_ranker``). Scores are its logits ``u·m + b_m``. Pass ``model=`` a trained ranker, or
+    the result of ``training.train_ranker`` (its seconds count in ``fit_seconds``), to use it as it is.
     """
 
     name = "ranking model (softmax)"
@@ -368,6 +384,8 @@ class SoftmaxModel(RatingModel):
         self.model_kwargs = dict(embedding_dim=embedding_dim, l2=l2, user_dropout=user_dropout)
 
     def _fit(self, split):
+        if _is_train_result(self.model):
+            self.result_, self.model = self.model, self.model.model
         if self.model is None:
             from .models import SoftmaxRanker
             from .training import seed_everything, train_ranker
