@@ -33,7 +33,7 @@ def make(exclude=True, descending=True, hr_by="n", first_rank=1, shift=1, ideal=
 
 
 def test_accepts_the_solution(passes):
-    assert "ideal DCG" in passes(check_hr_ndcg, make())
+    assert "HR@k and NDCG@k" in passes(check_hr_ndcg, make())
 
 
 def test_accepts_the_natural_log_in_both_places(passes):

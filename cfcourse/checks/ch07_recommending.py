@@ -145,5 +145,4 @@ def check_hr_ndcg(my_hr_ndcg) -> None:
         n_seen = int(rng.integers(2, len(picked) - 2))
         seen, held_out = np.sort(picked[:n_seen]), picked[n_seen:]
         _judge(my_hr_ndcg, scores, seen, held_out, int(rng.integers(3, 12)), f"a random user of {n_movies} movies")
-    passed("my_hr_ndcg leaves the seen movies out, ranks from the highest score, and gives HR@k "
-           "(hits / held-out movies) and NDCG@k (discounts 1 / log2(rank + 1), divided by the ideal DCG).")
+    passed("my_hr_ndcg masks the seen movies, ranks from the highest score and gives HR@k and NDCG@k.")
