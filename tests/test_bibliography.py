@@ -12,7 +12,7 @@ from pybtex.database import parse_file
 import tasks
 from test_book import ROOT, build_once, toc_files
 
-LABEL = re.compile(r"[A-Za-z][\w'’.-]*(?: [A-Za-z][\w'’.-]*)*(?: and [A-Z][\w'’.-]*| et al\.)?, \d{4}[a-z]?")
+LABEL = re.compile(r"[^\W\d_][\w'’.-]*(?: [^\W\d_][\w'’.-]*)*(?: and [^\W\d_][\w'’.-]*| et al\.)?, \d{4}[a-z]?")
 
 
 def bibliography():

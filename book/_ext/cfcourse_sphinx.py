@@ -244,10 +244,17 @@ def compute_results(app: Sphinx, env, docnames: list[str]) -> None:
 
 def author_year_label(entry) -> str:
     """``Keydana, 2018``; ``Harper and Konstan, 2015``; ``Koren et al., 2009``; ``Google, 2024``."""
+    import codecs
+
+    import latexcodec  # noqa: F401  (registers the "ulatex" codec; a dependency of pybtex)
+
+    def plain(text: str) -> str:  # J\"arvelin -> Järvelin, {Google} -> Google
+        return codecs.decode(text, "ulatex").replace("{", "").replace("}", "")
+
     people = entry.persons.get("author") or entry.persons.get("editor") or []
-    names = [" ".join(person.last_names).replace("{", "").replace("}", "") for person in people]
+    names = [plain(" ".join(person.last_names)) for person in people]
     if not names:
-        who = entry.fields.get("title", entry.key).replace("{", "").replace("}", "")
+        who = plain(entry.fields.get("title", entry.key))
     elif len(names) == 1:
         who = names[0]
     elif len(names) == 2:
