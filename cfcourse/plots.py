@@ -138,14 +138,22 @@ def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pa
         h = min(a[3], b[3]) - max(a[1], b[1])
         return w * h if w > 0 and h > 0 else 0.0
 
+    to_pixels = fig.dpi / 72
     for i in order:
         x, y = xy[i]
+        px, py = points[i]
+        probe = ax.annotate(str(labels[i]), (x, y), xytext=(0, 0), textcoords="offset points",
+                            ha="left", va="bottom", fontsize=fontsize, color=color)
+        extent = probe.get_window_extent(renderer)
+        probe.remove()
+        width, height = extent.width, extent.height
         best = None
-        for dx, dy, ha, va in spots:
-            text = ax.annotate(str(labels[i]), (x, y), xytext=(dx, dy), textcoords="offset points",
-                               ha=ha, va=va, fontsize=fontsize, color=color)
-            box = text.get_window_extent(renderer)
-            box = (box.x0 - 1, box.y0 - 1, box.x1 + 1, box.y1 + 1)
+        for dx, dy, ha, va in spots:  # the label's box for each spot, without drawing it
+            ax_ = px + dx * to_pixels
+            ay_ = py + dy * to_pixels
+            x0 = {"left": ax_, "right": ax_ - width, "center": ax_ - width / 2}[ha]
+            y0 = {"bottom": ay_, "top": ay_ - height, "center": ay_ - height / 2}[va]
+            box = (x0 - 1, y0 - 1, x0 + width + 1, y0 + height + 1)
             outside = (max(frame.x0 - box[0], 0) + max(box[2] - frame.x1, 0)
                        + max(frame.y0 - box[1], 0) + max(box[3] - frame.y1, 0))
             clash = (sum(overlap(box, other) for other in placed)
@@ -153,14 +161,13 @@ def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pa
             distance = abs(dx) + abs(dy)
             cost = clash * 1000 + distance
             if best is None or cost < best[0]:
-                if best is not None:
-                    best[1].remove()
-                best = (cost, text, box, distance)
-            else:
-                text.remove()
+                best = (cost, (dx, dy, ha, va), box, distance)
+        _, (dx, dy, ha, va), box, distance = best
+        text = ax.annotate(str(labels[i]), (x, y), xytext=(dx, dy), textcoords="offset points",
+                           ha=ha, va=va, fontsize=fontsize, color=color)
+        best = (best[0], text, box, distance)
         _, text, box, distance = best
         if distance > pad + 8:  # a thin leader line from the point to the nearest edge of its label
-            px, py = points[i]
             to_points = 72 / fig.dpi
             edge = ((min(max(px, box[0]), box[2]) - px) * to_points,
                     (min(max(py, box[1]), box[3]) - py) * to_points)
