@@ -294,8 +294,31 @@ def test_plot_latent_space_draws_users_and_movies():
     np.testing.assert_allclose(ax.collections[0].get_offsets(), users)
     texts = [t.get_text() for t in ax.texts]
     assert {"a", "b", "c", "X / Y", "Z"} <= set(texts)  # identical movie vectors share a label
+    # the chapter reads angles and lengths off this plot: one unit is as long on both axes
+    ax.figure.draw_without_rendering()
+    width, height = ax.get_window_extent().width, ax.get_window_extent().height
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert ax.get_aspect() == 1.0
+    assert width / (x1 - x0) == pytest.approx(height / (y1 - y0), rel=1e-3)
     with pytest.raises(ValueError, match="one label per"):
         svd.plot_latent_space(users, movies, ["a"], ["X", "Y", "Z"])
     with pytest.raises(ValueError, match="shapes"):
         svd.plot_latent_space(users[:, :1], movies, ["a", "b", "c"], ["X", "Y", "Z"])
     plt.close("all")
+
+
+def test_top_right_singular_vectors_span_the_svd_factors():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(3)
+    dense = rng.random((12, 40)) * (rng.random((12, 40)) < 0.3)
+    for matrix, plain in ((sp.csr_matrix(dense), dense), (dense, dense), (dense.T, dense.T)):
+        v = svd.top_right_singular_vectors(matrix, 5)
+        _, _, vt = np.linalg.svd(plain, full_matrices=False)
+        np.testing.assert_allclose(v @ v.T, vt[:5].T @ vt[:5], atol=1e-8)
+        np.testing.assert_allclose(v.T @ v, np.eye(5), atol=1e-8)
+    low_rank = np.outer(rng.random(6), rng.random(9))  # rank 1: the other directions are zero columns
+    v = svd.top_right_singular_vectors(low_rank, 3)
+    assert np.allclose(v[:, 1:], 0) and np.isclose(np.linalg.norm(v[:, 0]), 1)
+    with pytest.raises(ValueError, match="k must be between 1 and 6"):
+        svd.top_right_singular_vectors(low_rank, 7)
