@@ -6,7 +6,8 @@
   that are also among its ``k`` nearest on the map (what t-SNE is built to keep).
 - :func:`distance_correlation`: the rank correlation between all pairwise distances in the original
   space and on the map (the large-scale picture, which t-SNE does not promise to keep).
-- :func:`map_plot`: points coloured by group, a few of them labelled, a legend below the axes.
+- :func:`same_group_share`: how often a point's neighbours on the map share its group (e.g. its genre).
+- :func:`map_plot`: points coloured by group, a few of them labelled (:func:`cfcourse.plots.place_labels`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["tsne_map", "neighbour_overlap", "distance_correlation", "same_group_share", "label_points", "map_plot"]
+__all__ = ["tsne_map", "neighbour_overlap", "distance_correlation", "same_group_share", "map_plot"]
 
 
 def _matrix(x, name: str) -> np.ndarray:
@@ -96,35 +97,10 @@ def same_group_share(projected, groups: Sequence[str], k: int = 10) -> tuple[flo
     return share, chance
 
 
-def label_points(ax, coords, texts: dict[int, str], fontsize: str = "x-small") -> list:
-    """Write ``texts[row]`` next to point ``coords[row]``: to its upper right, or, if that overlaps a label
-    already placed, to its lower right, upper left or lower left, then further away. Returns the artists."""
-    c = _matrix(coords, "coords")
-    renderer = ax.figure.canvas.get_renderer()
-    spots = [((3, 2), "left"), ((3, -9), "left"), ((-3, 2), "right"), ((-3, -9), "right")]
-    spots += [((dx, dy - 8 * step), ha) for step in range(1, 4) for (dx, dy), ha in spots[:2]]
-    placed, artists = [], []
-    for row in sorted(texts, key=lambda r: (-c[r, 1], c[r, 0])):
-        for offset, ha in spots:
-            text = ax.annotate(texts[row], c[row], xytext=offset, textcoords="offset points", fontsize=fontsize,
-                               ha=ha)
-            box = text.get_window_extent(renderer)
-            if not any(box.overlaps(other) for other in placed):
-                break
-            text.remove()
-        else:  # nowhere free: keep the first spot
-            text = ax.annotate(texts[row], c[row], xytext=spots[0][0], textcoords="offset points",
-                               fontsize=fontsize)
-            box = text.get_window_extent(renderer)
-        placed.append(box)
-        artists.append(text)
-    return artists
-
-
 def map_plot(coords, groups: Sequence[str], ax=None, labels: dict[int, str] | None = None,
              order: Sequence[str] | None = None, title: str = "", size: float = 12.0):
-    """Scatter the 2-d ``coords`` coloured by ``groups`` (one name per point), label the points of
-    ``labels`` (row → text), and put the legend below the axes. Returns the ``Axes``."""
+    """Scatter the 2-d ``coords`` coloured by ``groups`` (one name per point) and label the points of
+    ``labels`` (row → text) without overlaps. Returns the ``Axes``."""
     import matplotlib.pyplot as plt
 
     c = _matrix(coords, "coords")
@@ -132,17 +108,20 @@ def map_plot(coords, groups: Sequence[str], ax=None, labels: dict[int, str] | No
     if c.shape[1] != 2 or len(groups) != len(c):
         raise ValueError(f"need 2-d coords and one group per point, got {c.shape} and {len(groups)} groups")
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.8, 5.0), layout="constrained")
+        _, ax = plt.subplots(figsize=(5.2, 4.6), layout="constrained")
     names = list(order) if order is not None else sorted(set(groups))
     palette = plt.get_cmap("tab10")
     for i, name in enumerate(names):
         mask = groups == name
         if mask.any():
             ax.scatter(c[mask, 0], c[mask, 1], s=size, color=palette(i % 10), label=name, alpha=0.8, linewidths=0)
-    if labels:
-        label_points(ax, c, labels)
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize="medium")
+    if labels:
+        from .plots import place_labels
+
+        rows = list(labels)
+        place_labels(ax, c[rows], [labels[r] for r in rows], fontsize="x-small")
     return ax

@@ -135,17 +135,3 @@ def test_same_group_share_against_chance():
     assert share == 1.0 and chance == pytest.approx(6 / 30)
     with pytest.raises(ValueError, match="got 2 groups for 6 points"):
         maps.same_group_share(coords, ["a", "b"])
-
-
-def test_labels_do_not_overlap():
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(3, 3))
-    coords = np.array([[0.0, 0.0], [0.001, 0.0], [0.002, 0.001], [1.0, 1.0]])
-    ax.scatter(coords[:, 0], coords[:, 1])
-    artists = maps.label_points(ax, coords, {0: "first label", 1: "second label", 2: "third", 3: "far"})
-    renderer = fig.canvas.get_renderer()
-    boxes = [a.get_window_extent(renderer) for a in artists]
-    assert len(boxes) == 4
-    assert not any(boxes[i].overlaps(boxes[j]) for i in range(4) for j in range(i + 1, 4))
-    plt.close(fig)
