@@ -12,6 +12,10 @@ Modules (import the one you need; nothing heavy is imported here):
   keras-rs, top-N lists, coverage, popularity bias); :mod:`cfcourse.recommenders`: baselines and
   model adapters behind one ``fit``/``score`` interface; :mod:`cfcourse.new_user`: recommendations
   for someone not in the data.
+- :mod:`cfcourse.features` (genres multi-hot, release year), :mod:`cfcourse.deep` (the deep rating model with
+  side features), :mod:`cfcourse.widths` (the fourth-root rule and width sweeps), :mod:`cfcourse.side_by_side`
+  (several models in one fit), :mod:`cfcourse.maps` (t-SNE maps), :mod:`cfcourse.bags` (the crash course's
+  softmax recommender over bags of movies): chapters 8 and 9.
 - :mod:`cfcourse.benchmark`: trains every model and prints one table (``python3 tasks.py bench``;
   ``--ranking`` for the recommenders).
 - :mod:`cfcourse.checks`: checks for the exercises.

@@ -7,6 +7,7 @@
     python3 tasks.py bench --only "dot"    # only the rows whose name contains "dot"
     python3 tasks.py bench --book          # what the book's results page reports (cached, see book_results)
     python3 tasks.py bench --ranking       # the recommenders on the ranking protocol (HR@10, NDCG@10, MRR, ...)
+    python3 tasks.py bench --widths        # how many dimensions: dot + bias and the deep model, widths 2-128, 3 seeds
 
 Recipes: *course* is batch 1024 with Adam at 5e-3; *post* is the blog post's batch 32 with Adam's default 1e-3,
 at most 10 epochs (run 64 steps per call into TensorFlow, which gives the same weights with less overhead).
@@ -16,6 +17,10 @@ mean, regularised biases, truncated SVD) are computed by the package itself.
 ``--ranking`` runs another benchmark: every recommender of :func:`ranking_entries` on the default
 ranking protocol of :mod:`cfcourse.ranking` (temporal hold-out of each user's last ratings, full
 ranking, 95% bootstrap CIs), and the table that chose how many ratings to hold out per user.
+
+``--widths`` runs the width sweep of chapter 8 in full (:func:`width_benchmark`): the dot + bias model
+with an L2 penalty and the deep model with side features, at widths 2 to 128 and at the fourth-root
+rule's widths, each with seeds 42, 43 and 44, and prints the mean ± sd of the validation RMSE.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 RECIPES = {
+    "deep": dict(batch_size=4096, learning_rate=1e-2, epochs=30, patience=2),  # cfcourse.deep.RECIPE
     "course": dict(batch_size=1024, learning_rate=5e-3, epochs=30, patience=2),
     "post": dict(batch_size=32, learning_rate=1e-3, epochs=10, patience=2, steps_per_execution=64),
 }
@@ -106,6 +112,19 @@ def _classical_entries() -> list[Entry]:
     ]
 
 
+def _deep_entries(data_dir=None) -> list[Entry]:
+    """The deep rating model of chapter 8 (cfcourse.deep), with the movies' genres and release years."""
+    def deep_model(s):
+        from .data import encode_ids, load_movielens
+        from .deep import build_deep
+        from .features import movie_features
+
+        movielens = load_movielens(data_dir)
+        return build_deep(s, movie_features(encode_ids(movielens.ratings), movielens.movies), seed=None)
+
+    return [Entry("deep model (genres + year)", "deep", deep_model)]
+
+
 def run_entry(entry: Entry, split, seed: int) -> dict:
     """Fit one entry with one seed; return its measured figures."""
     from .metrics import rmse
@@ -126,10 +145,10 @@ def run_entry(entry: Entry, split, seed: int) -> dict:
 
 
 def run_benchmark(split, seeds: list[int], post_all: bool = False, only: str | None = None,
-                  progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+                  progress: Callable[[str], None] | None = None, data_dir=None) -> pd.DataFrame:
     """Run every entry for every seed; one row per (entry, seed)."""
     rows = []
-    entries = _classical_entries() + _keras_entries(post_all)
+    entries = _classical_entries() + _keras_entries(post_all) + _deep_entries(data_dir)
     if only:
         entries = [e for e in entries if only.lower() in e.name.lower()]
         if not entries:
@@ -322,6 +341,18 @@ def ranking_entries() -> list[RankingEntry]:
         RankingEntry("EASE", rec.EASE),
         RankingEntry("rating model (dot + bias)", rec.RatingModel),
         RankingEntry("ranking model (softmax)", rec.SoftmaxModel),
+        *_deep_ranking_entries(),
+    ]
+
+
+def _deep_ranking_entries() -> list[RankingEntry]:
+    """Chapters 8 and 9: the deep rating model, and the MLCC softmax recommender (bag of movies + genres)."""
+    from .bags import BagSoftmaxRecommender
+    from .deep import DeepRatingRecommender
+
+    return [
+        RankingEntry("deep rating model (genres + year)", DeepRatingRecommender),
+        RankingEntry("MLCC softmax (bag + genres)", BagSoftmaxRecommender),
     ]
 
 
@@ -382,6 +413,77 @@ def ranking_main(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------------
+# How many dimensions (python3 tasks.py bench --widths)
+# --------------------------------------------------------------------------------------
+
+WIDTHS = (2, 4, 8, 16, 32, 64, 128)
+
+
+def width_benchmark(split, movie_features, widths=WIDTHS, seeds=(42, 43, 44),
+                    progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """The full width sweep of chapter 8: one row per (model, width, seed) with the validation RMSE.
+
+    ``dot + bias (L2 1e-4)``: :func:`cfcourse.widths.width_sweep` with the course's recipe (one
+    stacked fit for all widths and seeds). ``deep (genres + year)``: :func:`cfcourse.deep.build_deep`
+    with ``user_dim = movie_dim = width`` and :data:`cfcourse.deep.RECIPE`, all trained side by side;
+    its row ``rule`` uses the fourth-root rule's widths (users and movies apart).
+    """
+    from .deep import RECIPE, build_deep
+    from .side_by_side import train_side_by_side
+    from .widths import rule_of_thumb, width_sweep
+
+    rows = []
+    if progress:
+        progress(f"dot + bias at widths {list(widths)}, seeds {list(seeds)}")
+    runs, _ = width_sweep(split, widths, seeds, **RECIPES["course"])
+    rows += [dict(model="dot + bias (L2 1e-4)", width=str(r.width), seed=r.seed, val_rmse=r.val_rmse,
+                  best_epoch=r.best_epoch) for r in runs.itertuples()]
+    rule = rule_of_thumb(split.n_users, split.n_movies)
+    sizes = [(str(w), w, w) for w in widths] + [(f"rule ({rule['users']}/{rule['movies']})", rule["users"],
+                                                  rule["movies"])]
+    if progress:
+        progress(f"deep model at widths {[label for label, _, _ in sizes]}, seeds {list(seeds)}")
+    models = {(label, seed): build_deep(split, movie_features, seed=seed, user_dim=u, movie_dim=m)
+              for label, u, m in sizes for seed in seeds}
+    result = train_side_by_side({f"{label}|{seed}": model for (label, seed), model in models.items()}, split,
+                                **RECIPE)
+    for key, row in result.summary.iterrows():
+        label, seed = key.rsplit("|", 1)
+        rows.append(dict(model="deep (genres + year)", width=label, seed=int(seed), val_rmse=row.val_rmse,
+                         best_epoch=row.best_epoch))
+    return pd.DataFrame(rows)
+
+
+def format_widths(raw: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± sd of the validation RMSE per width (rows) and model (columns), as text."""
+    table = raw.groupby(["model", "width"], sort=False)["val_rmse"].agg(["mean", "std"])
+    cells = table.apply(lambda r: f"{r['mean']:.4f} ± {r['std']:.4f}", axis=1).unstack("model")
+    order = [w for w in dict.fromkeys(raw["width"])]
+    return cells.reindex(order).fillna("").rename_axis(index="width", columns=None)
+
+
+def widths_main(args) -> int:
+    """``python3 tasks.py bench --widths``: the full width sweep, one table."""
+    from .data import load_split
+    from .features import movie_features
+    from .widths import rule_of_thumb
+
+    movielens, encoded, split = load_split(args.data)
+    features = movie_features(encoded, movielens.movies)
+    rule = rule_of_thumb(split.n_users, split.n_movies)
+    print(f"ml-latest-small, 80/20 split (seed 42): validation RMSE, mean ± sd over seeds 42, 43 and 44. "
+          f"The fourth-root rule suggests {rule['users']} dimensions for {split.n_users} users and "
+          f"{rule['movies']} for {split.n_movies:,} movies.", flush=True)
+    start = time.perf_counter()
+    raw = width_benchmark(split, features, progress=lambda msg: print(f"  training {msg} ...", file=sys.stderr,
+                                                                      flush=True))
+    print()
+    print(format_widths(raw).to_string())
+    print(f"\nwidth sweep took {time.perf_counter() - start:.0f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # TensorFlow's own logging (after Abseil's start) honours this; what comes before, the filter drops.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -400,12 +502,19 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ranking", action="store_true",
                         help="benchmark the recommenders on the ranking protocol (HR@10 with CIs, NDCG@10, MRR, "
                              "coverage, popularity bias) instead of the rating models' RMSE")
+    parser.add_argument("--widths", action="store_true",
+                        help="how many dimensions: the dot + bias and deep models at widths 2 to 128 and at the "
+                             "fourth-root rule's widths, 3 seeds each (chapter 8)")
     parser.add_argument("--repeat-check", action="store_true",
                         help="train every Keras model a second time with the same seed and report whether the "
                              "validation RMSE is bit-identical (determinism)")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    if args.widths:
+        if args.ranking or args.seeds != 1 or args.post_all or args.repeat_check or args.only:
+            parser.error("--widths runs its own seeds and models: use it alone (with --data if needed)")
+        return widths_main(args)
     if args.ranking:
         if args.seeds != 1 or args.post_all or args.repeat_check:
             parser.error("--ranking runs one seed of each recommender: drop --seeds, --post-all and --repeat-check")
@@ -428,7 +537,8 @@ def _main(argv: list[str] | None = None) -> int:
           f"{len(split.y_valid):,} validation ratings", flush=True)
     start = time.perf_counter()
     raw = run_benchmark(split, list(range(42, 42 + args.seeds)), args.post_all, args.only,
-                        progress=lambda msg: print(f"  training {msg} ...", file=sys.stderr, flush=True))
+                        progress=lambda msg: print(f"  training {msg} ...", file=sys.stderr, flush=True),
+                        data_dir=args.data)
     table = summarise(raw)
     print()
     print(format_table(table))

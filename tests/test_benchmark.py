@@ -82,3 +82,20 @@ def test_bench_prints_no_tensorflow_log_lines():
     assert not [line for line in result.stderr.splitlines() if benchmark.NATIVE_LOG_LINE.match(line.encode())]
     assert result.stderr.splitlines() == ["  training simple dot [course] seed 42 ..."]
     assert "simple dot" in result.stdout and "validation RMSE" in result.stdout
+
+
+def test_widths_table_and_options(capsys):
+    raw = pd.DataFrame({"model": ["dot", "dot", "deep", "deep"], "width": ["2", "2", "rule (5/10)", "rule (5/10)"],
+                        "seed": [42, 43, 42, 43], "val_rmse": [0.85, 0.86, 0.83, 0.83], "best_epoch": [3, 4, 5, 5]})
+    table = benchmark.format_widths(raw)
+    assert table.loc["2", "dot"] == "0.8550 ± 0.0071" and table.loc["rule (5/10)", "deep"] == "0.8300 ± 0.0000"
+    assert table.loc["2", "deep"] == ""
+    with pytest.raises(SystemExit):
+        benchmark.main(["--widths", "--seeds", "2"])
+    assert "--widths runs its own seeds" in capsys.readouterr().err
+
+
+def test_deep_model_is_a_benchmark_row():
+    names = [(e.name, e.recipe) for e in benchmark._deep_entries()]
+    assert names == [("deep model (genres + year)", "deep")]
+    assert benchmark.RECIPES["deep"] == __import__("cfcourse.deep", fromlist=["RECIPE"]).RECIPE
