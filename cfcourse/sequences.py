@@ -37,7 +37,8 @@ import pandas as pd
 from .recommenders import Recommender
 
 __all__ = ["PAD", "OOV", "Vocabulary", "check_length", "pad_histories", "Windows", "next_movie_windows",
-           "history_scores", "SequenceTrainResult", "train_next_movie", "SequenceRecommender", "cut_windows",
+           "history_scores", "SequenceTrainResult", "train_next_movie", "SequenceRecommender", "full_histories",
+           "cut_windows",
            "shuffled_windows", "next_movie_hits", "parameter_count"]
 
 #: The id of padding (never a movie; masked by the models).
@@ -331,7 +332,7 @@ class SequenceTrainResult:
 def train_next_movie(model, split, vocabulary: Vocabulary, *, length: int = 50, max_targets: int | None = 100,
                      epochs: int = 8, batch_size: int = 64, learning_rate: float = 0.02, validate: bool = True,
                      patience: int = 2, k: int = 10, init_popularity: bool = True, seed: int | None = 42,
-                     verbose: int = 0) -> SequenceTrainResult:
+                     windows: Windows | None = None, verbose: int = 0) -> SequenceTrainResult:
     """Train a next-movie model on windows of each user's *training* history (``split.history("valid")``).
 
     Adam on the softmax cross-entropy of the next movie over the vocabulary, at every position
@@ -341,6 +342,9 @@ def train_next_movie(model, split, vocabulary: Vocabulary, *, length: int = 50, 
     are restored. Without it, training runs ``epochs`` epochs (a number chosen on validation
     before). With ``init_popularity`` the output biases start at the log-share of each movie's
     training ratings, so the model starts as the popularity ranking.
+
+    ``windows`` replaces the windows of the training histories by others (the leak experiment
+    trains on windows shuffled across time); ``max_targets`` is then ignored.
 
     ``seed`` seeds shuffling before fitting; call :func:`cfcourse.training.seed_everything` before
     *building* the model for reproducible initial weights.
@@ -369,7 +373,10 @@ def train_next_movie(model, split, vocabulary: Vocabulary, *, length: int = 50, 
     if validate and len(split.valid) == 0:
         raise ValueError("the split has no validation part (n_valid=0): pass validate=False and a number of epochs, "
                          "or build the split with temporal_split(..., n_valid=1) or more")
-    windows = next_movie_windows(split.history("valid"), vocabulary, length, max_targets)
+    if windows is None:
+        windows = next_movie_windows(split.history("valid"), vocabulary, length, max_targets)
+    elif not isinstance(windows, Windows) or windows.inputs.shape[1:] != (length,):
+        raise ValueError(f"windows must be the Windows of next_movie_windows(..., length={length})")
     if seed is not None:
         seed_everything(seed)
     if not model.built:
@@ -480,6 +487,18 @@ def parameter_count(model) -> int:
 # --------------------------------------------------------------------------------------
 # The leak of shuffled windows
 # --------------------------------------------------------------------------------------
+
+
+def full_histories(split) -> list[np.ndarray]:
+    """Each user's movies of all three parts (training, validation, test), oldest first.
+
+    Only for measuring leaks: a model must never be fitted on these.
+    """
+    frame = pd.concat([split.train, split.valid, split.test]).sort_values(["user", "timestamp", "movie"],
+                                                                         kind="stable")
+    movies = frame["movie"].to_numpy(dtype=np.int64)
+    bounds = np.searchsorted(frame["user"].to_numpy(), np.arange(split.n_users + 1))
+    return [movies[bounds[u]:bounds[u + 1]] for u in range(split.n_users)]
 
 
 def cut_windows(histories, length, step: int | None = None) -> list[np.ndarray]:

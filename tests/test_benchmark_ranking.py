@@ -8,7 +8,7 @@ from cfcourse import benchmark, ranking
 def test_ranking_entries_cover_the_baselines_and_the_course_models():
     names = [entry.name for entry in benchmark.ranking_entries()]
     assert names == ["random", "popularity", "PureSVD", "EASE", "rating model (dot + bias)",
-                     "ranking model (softmax)"]
+                     "ranking model (softmax)", "bag of movies (mean)", "GRU", "causal self-attention"]
     for entry in benchmark.ranking_entries():
         model = entry.build()
         assert hasattr(model, "fit") and hasattr(model, "score") and not hasattr(model, "fitted_shape_")
