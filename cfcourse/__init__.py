@@ -12,6 +12,9 @@ Modules (import the one you need; nothing heavy is imported here):
   keras-rs, top-N lists, coverage, popularity bias); :mod:`cfcourse.recommenders`: baselines and
   model adapters behind one ``fit``/``score`` interface; :mod:`cfcourse.new_user`: recommendations
   for someone not in the data.
+- :mod:`cfcourse.sequences`: users' histories as sequences (vocabulary with padding and
+  out-of-vocabulary ids, padding, training windows, a next-movie recommender, the leak of shuffled
+  windows); :mod:`cfcourse.sequence_models`: the Keras bag, GRU and causal-attention models.
 - :mod:`cfcourse.benchmark`: trains every model and prints one table (``python3 tasks.py bench``;
   ``--ranking`` for the recommenders).
 - :mod:`cfcourse.checks`: checks for the exercises.
