@@ -16,6 +16,9 @@ Modules (import the one you need; nothing heavy is imported here):
   side features), :mod:`cfcourse.widths` (the fourth-root rule and width sweeps), :mod:`cfcourse.side_by_side`
   (several models in one fit), :mod:`cfcourse.maps` (t-SNE maps), :mod:`cfcourse.bags` (the crash course's
   softmax recommender over bags of movies): chapters 8 and 9.
+- :mod:`cfcourse.sequences`: users' histories as sequences (vocabulary with padding and
+  out-of-vocabulary ids, padding, training windows, a next-movie recommender, the leak of shuffled
+  windows); :mod:`cfcourse.sequence_models`: the Keras bag, GRU and causal-attention models.
 - :mod:`cfcourse.benchmark`: trains every model and prints one table (``python3 tasks.py bench``;
   ``--ranking`` for the recommenders).
 - :mod:`cfcourse.checks`: checks for the exercises.

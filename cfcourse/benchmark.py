@@ -342,6 +342,7 @@ def ranking_entries() -> list[RankingEntry]:
         RankingEntry("rating model (dot + bias)", rec.RatingModel),
         RankingEntry("ranking model (softmax)", rec.SoftmaxModel),
         *_deep_ranking_entries(),
+        *_sequence_entries(),
     ]
 
 
@@ -353,6 +354,27 @@ def _deep_ranking_entries() -> list[RankingEntry]:
     return [
         RankingEntry("deep rating model (genres + year)", DeepRatingRecommender),
         RankingEntry("MLCC softmax (bag + genres)", BagSoftmaxRecommender),
+    ]
+
+
+def _sequence_entries() -> list[RankingEntry]:
+    """The next-movie models of chapter 10 (notebooks/10_sequences), with the chapter's recipe.
+
+    Vocabulary of the 1,000 most-rated training movies, windows of 50, width 32, the 100 most
+    recent training pairs of each user; the epochs and learning rates were chosen on the
+    validation HR@10 (the chapter passes them to skip the validation runs).
+    """
+    from .sequences import SequenceRecommender
+
+    def recipe(kind, epochs, learning_rate=0.03, **kwargs):
+        return lambda: SequenceRecommender(kind, vocabulary_size=1000, length=50, embedding_dim=32,
+                                           max_targets=100, epochs=epochs, learning_rate=learning_rate,
+                                           validate=False, **kwargs)
+
+    return [
+        RankingEntry("bag of movies (mean)", recipe("bag", 6)),
+        RankingEntry("GRU", recipe("gru", 4)),
+        RankingEntry("causal self-attention", recipe("attention", 6, learning_rate=0.01)),
     ]
 
 

@@ -10,6 +10,7 @@ def test_ranking_entries_cover_the_baselines_and_the_course_models():
     assert names[:6] == ["random", "popularity", "PureSVD", "EASE", "rating model (dot + bias)",
                          "ranking model (softmax)"]
     assert {"deep rating model (genres + year)", "MLCC softmax (bag + genres)"} <= set(names)
+    assert names[-3:] == ["bag of movies (mean)", "GRU", "causal self-attention"]
     for entry in benchmark.ranking_entries():
         model = entry.build()
         assert hasattr(model, "fit") and hasattr(model, "score") and not hasattr(model, "fitted_shape_")
