@@ -5,6 +5,8 @@
     python3 tasks.py bench --repeat-check  # train each Keras model twice with one seed: identical?
     python3 tasks.py bench --post-all      # the post's recipe for every Keras model (about a minute each)
     python3 tasks.py bench --only "dot"    # only the rows whose name contains "dot"
+    python3 tasks.py bench --scale 1e5,1e6 # Spark ALS vs the streaming Keras model on synthetic data of
+                                           # each size (needs Java and pyspark; see cfcourse.scaling)
 
 Recipes: *course* is batch 1024 with Adam at 5e-3; *post* is the blog post's batch 32 with Adam's default 1e-3,
 at most 10 epochs. Both stop early on validation RMSE with patience 2 and keep the best epoch. The classical
@@ -172,9 +174,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat-check", action="store_true",
                         help="train every Keras model a second time with the same seed and report whether the "
                              "validation RMSE is bit-identical (determinism)")
+    scale = parser.add_argument_group("scale benchmark (--scale; see cfcourse.scaling)")
+    scale.add_argument("--scale", default=None, metavar="SIZES",
+                       help="comma-separated numbers of synthetic ratings, e.g. 1e5,1e6,1e7,2.5e7: time Spark ALS "
+                            "(local[1], local[*]) and the streaming Keras dot + bias model at each size")
+    scale.add_argument("--scale-dir", default=None,
+                       help="folder for the generated data (default: the cache folder's synthetic/)")
+    scale.add_argument("--als-iterations", type=int, default=10, help="ALS iterations (passes); default 10")
+    scale.add_argument("--keras-passes", type=int, default=2, help="Keras epochs (passes); default 2")
+    scale.add_argument("--keras-batch", type=int, default=8192, help="Keras batch size; default 8192")
+    scale.add_argument("--spark-memory", default="4g", help="the Spark JVM's heap; default 4g")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    if args.scale is not None:
+        from .scaling import ScaleSettings, main as scale_main
+
+        for name in ("als_iterations", "keras_passes", "keras_batch"):
+            if getattr(args, name) < 1:
+                parser.error(f"--{name.replace('_', '-')} must be at least 1")
+        settings = ScaleSettings(als_iterations=args.als_iterations, keras_passes=args.keras_passes,
+                                 keras_batch=args.keras_batch, spark_memory=args.spark_memory)
+        return scale_main(args.scale, args.scale_dir, settings)
 
     from .data import load_split
 

@@ -94,6 +94,7 @@ def ratings_dataset(source: Source, *, batch_size: int = 1024, shuffle: bool = T
     interleaved, each ``window`` rows at a time shuffled within the window. Every rating is
     seen exactly once per pass; only about ``cycle_length * window`` ratings are in memory.
     """
+    import pyarrow.parquet as pq
     import tensorflow as tf
 
     for label, value in (("batch_size", batch_size), ("window", window), ("cycle_length", cycle_length)):
@@ -117,7 +118,11 @@ def ratings_dataset(source: Source, *, batch_size: int = 1024, shuffle: bool = T
     dataset = names.interleave(
         lambda path, index: tf.data.Dataset.from_generator(file_batches, args=(path, index),
                                                            output_signature=signature),
-        cycle_length=min(int(cycle_length), len(files)), block_length=1, deterministic=True)
+        cycle_length=min(int(cycle_length), len(files)), block_length=1)
+    # Every file ends with at most one short batch, so the number of batches is known in advance;
+    # telling tf.data lets Keras count the steps of a pass (and checks the count while streaming).
+    n_batches = sum(-(-pq.ParquetFile(path).metadata.num_rows // int(batch_size)) for path in files)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(n_batches))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -176,7 +181,7 @@ def fit_streaming(model, train: Source, valid: Source | None = None, *, passes: 
     first = next(iter(dataset.take(1)))[0]
     model(first, training=False)  # build the weights before the clock starts
     start = time.perf_counter()
-    history = model.fit(dataset, epochs=int(passes), verbose=0)
+    history = model.fit(dataset, epochs=int(passes), verbose=0, shuffle=False)  # the pipeline shuffles
     seconds = time.perf_counter() - start
     val = streaming_rmse(model, valid) if valid is not None else None
     return StreamingFit(model=model, passes=int(passes), n_train=n_train, seconds=seconds,
