@@ -180,19 +180,29 @@ def _log_config() -> Path:
     return path
 
 
+#: JVM options for short jobs on small data: compile less eagerly (the C1 compiler only, which
+#: needs deeper thread stacks for ALS's long chains of tasks) and collect garbage on one thread.
+#: Roughly halves the CPU time Spark spends starting and running the chapter's jobs.
+SMALL_DATA_JAVA_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss16m")
+
+
 def start_session(cores: int | str = "*", *, app_name: str = "cfcourse", driver_memory: str = "2g",
-                  shuffle_partitions: int | None = None):
+                  shuffle_partitions: int | None = None, small_data: bool = False):
     """A quiet local SparkSession using ``cores`` cores (``"*"``: all of them).
 
-    ``driver_memory`` is the JVM's heap (in local mode the driver does all the work). Raises
-    :class:`SparkUnavailable` when Java or PySpark is missing. Stop it with :func:`stop_session`
-    (or use :func:`session`).
+    ``driver_memory`` is the JVM's heap (in local mode the driver does all the work). With
+    ``small_data`` the JVM is tuned for jobs of seconds rather than hours
+    (:data:`SMALL_DATA_JAVA_OPTIONS`). Raises :class:`SparkUnavailable` when Java or PySpark is
+    missing. Stop it with :func:`stop_session` (or use :func:`session`).
     """
     if not (cores == "*" or (isinstance(cores, int) and not isinstance(cores, bool) and cores >= 1)):
         raise ValueError(f"cores must be a positive number of cores or '*', got {cores!r}")
     require_spark()
     n_cores = (os.cpu_count() or 1) if cores == "*" else int(cores)
     partitions = shuffle_partitions or max(2, 2 * n_cores)
+    java_options = [f"-Dlog4j2.configurationFile={_log_config().as_uri()}"]
+    if small_data:
+        java_options += SMALL_DATA_JAVA_OPTIONS
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -204,7 +214,7 @@ def start_session(cores: int | str = "*", *, app_name: str = "cfcourse", driver_
                    .config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false")
                    .config("spark.log.level", "ERROR")
-                   .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_log_config().as_uri()}")
+                   .config("spark.driver.extraJavaOptions", " ".join(java_options))
                    .config("spark.driver.host", "127.0.0.1")
                    .config("spark.driver.bindAddress", "127.0.0.1")
                    .config("spark.driver.memory", driver_memory)

@@ -14,7 +14,7 @@ def spark_session():
     """
     from cfcourse import spark
 
-    session = spark.start_session(2, app_name="cfcourse-tests", driver_memory="1g")
+    session = spark.start_session(2, app_name="cfcourse-tests", driver_memory="1g", small_data=True)
     try:
         yield session
     finally:

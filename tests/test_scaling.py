@@ -1,0 +1,82 @@
+"""The scale benchmark's pieces (sizes, table, ratios, peak memory) and, marked slow, one tiny run
+of the whole ``bench --scale`` command with its worker processes. The real measurement (up to 25
+million ratings) is not part of the test suite."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cfcourse import benchmark, scaling
+
+
+def test_sizes_are_parsed_sorted_and_checked():
+    assert scaling.parse_sizes("1e6, 1e5,2.5e7,1e5") == [100_000, 1_000_000, 25_000_000]
+    assert scaling.parse_sizes("20_000") == [20_000]
+    for text, message in (("abc", "is not a number"), ("1e5,2.5", "whole numbers"), ("100", "at least 1,000"),
+                          (" , ", "at least one size"), ("inf", "whole numbers")):
+        with pytest.raises(ValueError, match=message):
+            scaling.parse_sizes(text)
+
+
+def test_bad_sizes_stop_the_benchmark_with_a_message(capsys):
+    assert benchmark.main(["--scale", "1e5,lots"]) == 2
+    assert "--scale takes sizes like 1e5,1e6,2.5e7; 'lots' is not a number" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        benchmark.main(["--scale", "1e5", "--keras-passes", "0"])
+
+
+def test_labels():
+    assert [scaling.label(n) for n in (999, 100_000, 1_000_000, 2_500_000, 25_000_000)] == [
+        "999", "100k", "1M", "2.5M", "25M"]
+
+
+def fake_table() -> pd.DataFrame:
+    rows = []
+    for size, als, keras in ((100_000, 40.0, 10.0), (10_000_000, 8.0, 30.0)):
+        for engine, cost in (("ALS", als), ("Keras", keras)):
+            n_train = int(size * 0.8)
+            rows.append(dict(size=size, engine=engine, n_train=n_train, passes=2, seconds=cost * n_train / 1e6 * 2,
+                             s_per_m_per_pass=cost, peak_mb=1234.5, rmse=0.9, noise_floor=0.75, users=645,
+                             movies=9_697, generate_s=1.0))
+    return pd.DataFrame(rows)
+
+
+def test_table_and_cost_ratios():
+    table = fake_table()
+    ratios = scaling.cost_ratios(table)
+    assert ratios["ALS"] == pytest.approx(0.2) and ratios["Keras"] == pytest.approx(3.0)
+    text = scaling.format_scale_table(table)
+    assert "s / M ratings / pass" in text and "100k" in text and "10M" in text and "1,234" in text
+    assert "40.00" in text and "0.750" in text
+    assert scaling.cost_ratios(table[table["size"] == 100_000]).empty
+
+
+def test_peak_memory_sees_an_allocation():
+    with scaling.PeakMemory(interval=0.01) as before:
+        pass
+    with scaling.PeakMemory(interval=0.01) as during:
+        block = np.ones(80 * 2**20 // 8)  # 80 MB, touched
+        assert block.sum() > 0
+    assert during.megabytes > before.megabytes + 60
+
+
+@pytest.mark.slow
+def test_a_tiny_scale_run_prints_the_table(tmp_path, capsys):
+    """The whole command on one tiny size: three worker processes (ALS local[1], local[*], Keras)."""
+    code = benchmark.main(["--scale", "4e3", "--scale-dir", str(tmp_path), "--als-iterations", "2",
+                           "--keras-passes", "1", "--keras-batch", "512", "--spark-memory", "1g"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if "s / M ratings / pass" in line)
+    rows = lines[header + 1: header + 4]
+    assert ["Spark ALS, local[1]" in rows[0], "local[*]" in rows[1], "Keras dot + bias" in rows[2]] == [True] * 3
+    for row in rows:
+        numbers = [float(x.replace(",", "")) for x in row.split()[-5:]]
+        assert all(math.isfinite(v) and v > 0 for v in numbers), row
+    assert "scale benchmark took" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ratings-4000-seed42"]
