@@ -6,6 +6,7 @@
     python3 tasks.py notebooks   write the .ipynb twin of every chapter, to open in Jupyter
     python3 tasks.py bench       train every model of the course and print one table
     python3 tasks.py student     build the student version (no solutions) into _build/student
+    python3 tasks.py nbgrader    write an nbgrader course folder (--course DIR, default _build/nbgrader)
     python3 tasks.py clean       remove _build/ and the generated notebooks
 
 Each command first makes sure a virtual environment exists in .venv with the project
@@ -147,8 +148,19 @@ def bench(args: list[str]) -> None:
 
 
 def clean(args: list[str]) -> None:
-    """Remove _build/ and the generated .ipynb twins (never a notebook without a MyST source)."""
-    shutil.rmtree(ROOT / "_build", ignore_errors=True)
+    """Remove _build/ and the generated .ipynb twins (never a notebook without a MyST source).
+
+    An nbgrader course in _build/nbgrader that holds grades (a gradebook.db) is kept.
+    """
+    build = ROOT / "_build"
+    course = build / "nbgrader"
+    if (course / "gradebook.db").exists():
+        for child in build.iterdir():
+            if child != course:
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        _log(f"kept {course.relative_to(ROOT)}: it holds an nbgrader gradebook (remove it yourself if you mean to)")
+    else:
+        shutil.rmtree(build, ignore_errors=True)
     for source in (ROOT / "notebooks").glob("*.md"):
         if is_myst_notebook(source.read_text(encoding="utf-8")):
             source.with_suffix(".ipynb").unlink(missing_ok=True)
@@ -156,238 +168,60 @@ def clean(args: list[str]) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# The student version: solutions stubbed out of the notebooks, and a site without them
+# Classroom exports (the work is done by cfcourse.classroom)
 # --------------------------------------------------------------------------------------
 
-SOLUTION_BEGIN = "### BEGIN SOLUTION"
-SOLUTION_END = "### END SOLUTION"
-HINT_PREFIX = "# Hint:"
 STUDENT = ROOT / "_build" / "student"
+NBGRADER_COURSE = ROOT / "_build" / "nbgrader"  # clean() keeps it once it holds a gradebook
 
 
-def stub_code(source: str, where: str = "cell") -> tuple[str, list[str]]:
-    """Replace every ``### BEGIN SOLUTION`` … ``### END SOLUTION`` region of a code cell by a stub.
-
-    The stub is ``raise NotImplementedError("<hint>")`` at the marker's indentation; the hint is the
-    ``# Hint:`` comment on the line just before the region (it stays in the cell). Returns the new
-    source and the solution lines that were removed.
-    """
-    lines = source.split("\n")
-    out: list[str] = []
-    removed: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.strip() == SOLUTION_END:
-            raise ValueError(f"{where}: '{SOLUTION_END}' without a '{SOLUTION_BEGIN}' before it")
-        if line.strip() != SOLUTION_BEGIN:
-            out.append(line)
-            i += 1
-            continue
-        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == SOLUTION_END), None)
-        if end is None:
-            raise ValueError(f"{where}: '{SOLUTION_BEGIN}' without a matching '{SOLUTION_END}'")
-        indent = line[: len(line) - len(line.lstrip())]
-        previous = out[-1].strip() if out else ""
-        hint = previous[len(HINT_PREFIX):].strip() if previous.startswith(HINT_PREFIX) else ""
-        message = f"Exercise not done yet. Hint: {hint}" if hint else "Exercise not done yet: write your solution here."
-        out.append(f"{indent}raise NotImplementedError({message!r})")
-        removed.extend(lines[i + 1:end])
-        i = end + 1
-    return "\n".join(out), removed
-
-
-def strip_solution_directives(markdown: str) -> tuple[str, list[str]]:
-    """Remove every ``{solution}`` directive (backtick or colon fence) from a Markdown cell."""
-    import re
-
-    opening = re.compile(r"^\s*(`{3,}|:{3,})\{solution\}")
-    gated = re.compile(r"^\s*(`{3,}|:{3,})\{solution-(start|end)\}")
-    lines = markdown.split("\n")
-    for line in lines:
-        if gated.match(line):
-            raise ValueError(f"gated solutions ({line.strip()}) span several cells and are not supported by the "
-                             "student build: use a plain {solution} block (and a code cell with solution markers)")
-    out: list[str] = []
-    removed: list[str] = []
-    i = 0
-    while i < len(lines):
-        match = opening.match(lines[i])
-        if not match:
-            out.append(lines[i])
-            i += 1
-            continue
-        fence = match.group(1)
-        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == fence), None)
-        if end is None:
-            raise ValueError(f"unclosed solution directive: {lines[i].strip()}")
-        removed.extend(lines[i:end + 1])
-        i = end + 1
-    return "\n".join(out), removed
-
-
-def student_notebook(text: str, where: str = "notebook"):
-    """The student version of a MyST notebook's text: (notebook object, removed solution lines)."""
-    import jupytext
-
-    notebook = jupytext.reads(text, fmt="md:myst")
-    removed: list[str] = []
-    for n, cell in enumerate(notebook.cells):
-        if cell.cell_type == "code":
-            cell.source, gone = stub_code(cell.source, f"{where}, cell {n}")
-            if gone:
-                tags = cell.metadata.setdefault("tags", [])
-                for tag in ("hide-input", "remove-input"):
-                    if tag in tags:
-                        tags.remove(tag)
-                if "raises-exception" not in tags:
-                    tags.append("raises-exception")
-        elif cell.cell_type == "markdown":
-            cell.source, gone = strip_solution_directives(cell.source)
-        removed.extend(gone)
-    return notebook, removed
-
-
-def forbidden_lines(removed: list[str], kept_text: str) -> list[str]:
-    """Solution lines distinctive enough to search for (not trivial, not also in the student text)."""
-    fences = ("```", ":::", ":class:", ":label:")
-    kept = _normalise(kept_text)
-    out = []
-    for line in removed:
-        line = line.strip()
-        if len(line) < 12 or line.startswith(fences) or _normalise(line) in kept:
-            continue
-        out.append(line)
-    return sorted(set(out))
-
-
-_TO_ASCII = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
-                           "\u2014": "-", "\u2026": "...", "\u00a0": " ", "\u00b6": " ", "#": " "})
-
-
-def _normalise(text: str) -> str:
-    """Text as it reads, whatever renders it: ASCII quotes and dashes, no markup, single spaces."""
-    import re
-
-    text = text.translate(_TO_ASCII).replace("---", "-").replace("--", "-")
-    text = re.sub(r"\s+", " ", re.sub(r"[`*_$\\{}()\[\]]", " ", text))
-    return re.sub(r" ([,.;:!?])", r"\1", text).strip()
-
-
-def solution_needles(forbidden: list[str]) -> list[str]:
-    """The plain-text pieces of the solution lines to search rendered output for.
-
-    Markup that renders as something else (roles such as {glue:md}`key` or {cite}`key`, link
-    targets) splits a line into pieces; every piece of four words or more is a needle.
-    """
-    import re
-
-    needles = set()
-    for line in forbidden:
-        line = re.sub(r"\]\([^)]*\)", "]", line)            # [text](url) renders as text
-        for piece in re.split(r"\{[\w:-]+\}`[^`]*`", line):  # roles render as other text
-            piece = _normalise(piece)
-            if len(piece.split()) >= 4 or (len(piece) >= 16 and len(piece.split()) >= 2):
-                needles.add(piece)
-    return sorted(needles)
-
-
-def _readable_text(path: Path) -> str:
-    """The text a reader (or a notebook user) sees in a file of the build."""
-    import html as html_lib
-    import re
-
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if path.suffix == ".html":
-        text = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", text, flags=re.S)
-        return html_lib.unescape(re.sub(r"<[^>]+>", "", text))
-    if path.suffix == ".ipynb":
-        import nbformat
-
-        notebook = nbformat.reads(text, as_version=4)
-        return "\n".join(cell.source for cell in notebook.cells)
-    return text
-
-
-def find_solution_leaks(folder: Path, forbidden: list[str]) -> list[str]:
-    """Every ``file: needle`` in ``folder`` that carries a solution marker or a piece of a solution line."""
-    needles = solution_needles(forbidden)
-    leaks = []
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path.suffix not in {".html", ".ipynb", ".md", ".txt", ".py", ".js", ".json"}:
-            continue
-        if "_static" in path.parts:
-            continue
-        raw = path.read_text(encoding="utf-8", errors="replace")
-        if SOLUTION_BEGIN in raw or SOLUTION_END in raw:
-            leaks.append(f"{path}: solution marker")
-        flat = _normalise(_readable_text(path) if path.suffix in {".html", ".ipynb"} else raw)
-        leaks += [f"{path}: {needle}" for needle in needles if needle in flat]
-    return leaks
+def chapter_sources(folder: Path = ROOT / "notebooks") -> list[Path]:
+    """The chapters: every MyST notebook ``notebooks/*.md``, in file-name order."""
+    return [p for p in sorted(Path(folder).glob("*.md")) if is_myst_notebook(p.read_text(encoding="utf-8"))]
 
 
 def student(args: list[str], out: Path = STUDENT) -> None:
-    """Build the student version into ``out`` (default _build/student): notebooks/*.ipynb and html/.
+    """Build the student version into ``out`` (default _build/student): notebooks/*.ipynb and html/
+    (see cfcourse.classroom.student; args go to jupyter-book)."""
+    from cfcourse.classroom.student import build_student
 
-    The site is the book without solutions, without the instructor page and without sources to
-    download. Beside ``out``, ``<out>-forbidden.json`` lists the solution lines that were searched for
-    in the result (it holds solution text: do not hand it out). Fails if any of them is found.
-    """
-    import json
+    def build_book(source: Path, output: Path) -> None:
+        _run([*book_command(source, output), *args], env=_env())
 
-    import jupytext
-    import yaml
-
-    shutil.rmtree(out, ignore_errors=True)
-    source = out / ".source"
-    (out / "notebooks").mkdir(parents=True)
-    shutil.copytree(ROOT / "book", source / "book")
-    (source / "notebooks").mkdir()
-    removed_all: list[str] = []
-    kept_all: list[str] = []
-    for chapter in sorted((ROOT / "notebooks").glob("*.md")):
-        text = chapter.read_text(encoding="utf-8")
-        if not is_myst_notebook(text):
-            continue
-        notebook, removed = student_notebook(text, chapter.name)
-        removed_all += removed
-        (out / "notebooks" / f"{chapter.stem}.ipynb").write_text(jupytext.writes(notebook, fmt="ipynb"),
-                                                                  encoding="utf-8")
-        stubbed = jupytext.writes(notebook, fmt="md:myst")
-        kept_all.append(stubbed)
-        (source / "notebooks" / chapter.name).write_text(stubbed, encoding="utf-8")
-        _log(f"student notebook: {chapter.stem}.ipynb ({len(removed)} solution lines removed)")
-    # The site: the same book, solutions removed, errors of the stubs shown, no sources to download.
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    config["title"] = f"{config['title']} (student edition)"
-    config["execute"]["allow_errors"] = True
-    config["launch_buttons"] = {"notebook_interface": "jupyterlab"}
-    config["html"]["use_repository_button"] = False
-    sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
-    sphinx_config.update(nb_execution_raise_on_error=False, html_copy_source=False, html_show_sourcelink=False,
-                         hide_solutions=True,
-                         html_theme_options={"use_download_button": False, "use_repository_button": False,
-                                             "home_page_in_toc": True})
-    (source / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    for part in toc.get("parts", []):
-        part["chapters"] = [c for c in part["chapters"] if c.get("file") != "book/instructors"]
-    (source / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
-    (source / "book" / "instructors.md").unlink(missing_ok=True)
-    _run([*book_command(source, out / ".work"), *args], env=_env())
-    shutil.move(str(out / ".work" / "_build" / "html"), str(out / "html"))
-    shutil.rmtree(out / ".work", ignore_errors=True)
-    shutil.rmtree(source)
-    forbidden = forbidden_lines(removed_all, "\n".join(kept_all))
-    (out.parent / f"{out.name}-forbidden.json").write_text(json.dumps(forbidden, indent=1), encoding="utf-8")
-    leaks = find_solution_leaks(out, forbidden)
-    if leaks:
-        raise SystemExit("solution text found in the student build:\n  " + "\n  ".join(leaks[:20]))
-    _log(f"no solution text in {out} ({len(forbidden)} solution lines searched for)")
+    build_student(ROOT, chapter_sources(), out, build_book)
     print(f"\nStudent notebooks: {out / 'notebooks'}\nStudent site:      {(out / 'html' / 'index.html').as_uri()}\n")
 
 
-COMMANDS = {"book": book, "test": test, "notebooks": notebooks, "bench": bench, "student": student, "clean": clean}
+def nbgrader(args: list[str]) -> None:
+    """Write an nbgrader course folder (``--course DIR``, default _build/nbgrader); see
+    cfcourse.classroom.nbgrader_course. Then run ``nbgrader generate_assignment <name>`` in it."""
+    course = NBGRADER_COURSE
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--course" and rest:
+            course = Path(rest.pop(0))
+        elif arg.startswith("--course="):
+            course = Path(arg.split("=", 1)[1])
+        else:
+            raise SystemExit(f"python3 tasks.py nbgrader: unknown argument {arg!r}; the only option is --course DIR")
+    from cfcourse.classroom.markup import MarkupError
+    from cfcourse.classroom.nbgrader_course import export_course
+
+    start = time.perf_counter()
+    try:
+        assignments = export_course(chapter_sources(), course.resolve(), os.environ.get("CFCOURSE_DATA"), log=_log)
+    except MarkupError as exc:
+        raise SystemExit(f"cannot export the exercises: {exc}") from None
+    _log(f"wrote {len(assignments)} assignments into {course} in {time.perf_counter() - start:.1f} s")
+    activate = f"  source {BIN / 'activate'}\n" if BIN == VENV / BIN.name else ""
+    print(f"\nNext, with the course's environment (nbgrader and its kernels need it), for each assignment "
+          f"({' '.join(a.name for a in assignments)}):\n{activate}  cd {course}\n"
+          f"  nbgrader generate_assignment {assignments[0].name}\n(see book/instructors.md)\n", flush=True)
+
+
+COMMANDS = {"book": book, "test": test, "notebooks": notebooks, "bench": bench, "student": student,
+            "nbgrader": nbgrader, "clean": clean}
 
 
 def main() -> int:

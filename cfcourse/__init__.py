@@ -10,6 +10,8 @@ Modules (import the one you need; nothing heavy is imported here):
   :mod:`cfcourse.plots`: the chapters' helpers; :mod:`cfcourse.book`: pasting numbers into the prose.
 - :mod:`cfcourse.benchmark`: trains every model and prints one table (``python3 tasks.py bench``).
 - :mod:`cfcourse.checks`: checks for the exercises.
+- :mod:`cfcourse.classroom`: the exercise markup, the student version, the leak search and the nbgrader
+  export (``python3 tasks.py student``, ``python3 tasks.py nbgrader``).
 """
 
 __version__ = "0.1.0"

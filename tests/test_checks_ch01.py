@@ -11,19 +11,17 @@ def solution(ids):
     return index, uniques
 
 
-def test_accepts_the_solution(capsys):
-    line = check_dense_index(solution)
-    assert line.startswith("✔") and "0..4" in line
-    assert line in capsys.readouterr().out
+def test_accepts_the_solution(passes):
+    assert "0..4" in passes(check_dense_index, solution)
 
 
-def test_accepts_first_seen_order_too():
+def test_accepts_first_seen_order_too(passes):
     def first_seen(ids):
         uniques = list(dict.fromkeys(ids.tolist()))
         lookup = {u: i for i, u in enumerate(uniques)}
         return np.array([lookup[i] for i in ids]), np.array(uniques)
 
-    assert check_dense_index(first_seen).startswith("✔")
+    passes(check_dense_index, first_seen)
 
 
 @pytest.mark.parametrize("wrong, message", [

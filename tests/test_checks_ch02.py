@@ -26,17 +26,15 @@ def loop_cosine(a, b):
     return out
 
 
-def test_check_cosine_accepts_solutions(capsys):
-    line = check_cosine(good_cosine)
-    assert line.startswith("✔") and "row by row" in line
-    assert "✔" in capsys.readouterr().out
-    assert check_cosine(loop_cosine).startswith("✔")
+def test_check_cosine_accepts_solutions(passes):
+    assert "row by row" in passes(check_cosine, good_cosine)
+    passes(check_cosine, loop_cosine)
 
 
-def test_check_cosine_accepts_the_library_function():
+def test_check_cosine_accepts_the_library_function(passes):
     from cfcourse.svd import cosine_similarity
 
-    assert check_cosine(cosine_similarity).startswith("✔")
+    passes(check_cosine, cosine_similarity)
 
 
 @pytest.mark.parametrize("wrong, match", [
@@ -99,12 +97,12 @@ def good_rank_k_full_matrices(matrix, k):
     return u[:, :k] @ np.diag(s[:k]) @ vt[:k, :]
 
 
-def test_check_rank_k_accepts_solutions():
-    assert check_rank_k(good_rank_k).startswith("✔")
-    assert check_rank_k(good_rank_k_full_matrices).startswith("✔")
+def test_check_rank_k_accepts_solutions(passes):
+    passes(check_rank_k, good_rank_k)
+    passes(check_rank_k, good_rank_k_full_matrices)
     from cfcourse.svd import rank_k_approximation
 
-    assert check_rank_k(rank_k_approximation).startswith("✔")
+    passes(check_rank_k, rank_k_approximation)
 
 
 def _no_sigma(matrix, k):

@@ -12,14 +12,14 @@ def good_rmse(y_true, y_pred):
     return float(np.sqrt(np.mean((y_true - y_pred) ** 2)))
 
 
-def test_accepts_the_solution():
-    assert check_rmse(good_rmse).startswith("✔")
+def test_accepts_the_solution(passes):
+    passes(check_rmse, good_rmse)
 
 
-def test_accepts_the_library_rmse():
+def test_accepts_the_library_rmse(passes):
     from cfcourse.metrics import rmse
 
-    assert "my_rmse" in check_rmse(rmse)
+    assert "my_rmse" in passes(check_rmse, rmse)
 
 
 def test_rejects_mse_without_root():

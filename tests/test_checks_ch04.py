@@ -14,17 +14,17 @@ def good(dot, b_u, b_m, min_r, max_r):
     return min_r + (max_r - min_r) * sigmoid(dot + b_u + b_m)
 
 
-def test_accepts_the_solution():
-    assert check_predict_with_bias(good).startswith("✔")
+def test_accepts_the_solution(passes):
+    passes(check_predict_with_bias, good)
 
 
-def test_accepts_a_keras_ops_version():
+def test_accepts_a_keras_ops_version(passes):
     from keras import ops
 
     def with_ops(dot, b_u, b_m, min_r, max_r):
         return ops.convert_to_numpy(min_r + (max_r - min_r) * ops.sigmoid(dot + b_u + b_m))
 
-    assert "both biases" in check_predict_with_bias(with_ops)
+    assert "both biases" in passes(check_predict_with_bias, with_ops)
 
 
 def test_rejects_forgetting_the_scaling():

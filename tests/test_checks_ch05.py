@@ -94,8 +94,8 @@ class Stub(_Base):
 
 
 @pytest.mark.parametrize("answer", [OneHotEmbedding, TakeEmbedding])
-def test_accepts_right_layers(answer):
-    assert check_embedding_layer(answer).startswith("✔")
+def test_accepts_right_layers(answer, passes):
+    passes(check_embedding_layer, answer)
 
 
 @pytest.mark.parametrize("answer, message", [

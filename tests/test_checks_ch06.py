@@ -15,17 +15,17 @@ def solution(matrix, index, k):
     return np.argsort(-sims, kind="stable")[:k]
 
 
-def test_accepts_the_solution():
-    assert "most similar first" in check_neighbours(solution)
+def test_accepts_the_solution(passes):
+    assert "most similar first" in passes(check_neighbours, solution)
 
 
-def test_accepts_indices_with_similarities_like_explore():
+def test_accepts_indices_with_similarities_like_explore(passes):
     from cfcourse.explore import cosine_neighbours
 
     def with_sims(matrix, index, k):
         return cosine_neighbours(matrix, index, k)
 
-    assert check_neighbours(with_sims).startswith("✔")
+    passes(check_neighbours, with_sims)
 
 
 def test_rejects_euclidean_distance():

@@ -12,12 +12,13 @@ import jupytext
 import nbformat
 import pytest
 
+from cfcourse.classroom import leaks, markup
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import tasks  # noqa: E402
 
-CHAPTERS = sorted(p for p in (ROOT / "notebooks").glob("*.md")
-                  if tasks.is_myst_notebook(p.read_text(encoding="utf-8")))
+CHAPTERS = tasks.chapter_sources()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -35,7 +36,7 @@ def test_stub_replaces_solution_and_keeps_hint_and_signature():
         "    return (diff ** 2).mean() ** 0.5\n"
         "    ### END SOLUTION\n"
     )
-    stubbed, removed = tasks.stub_code(source)
+    stubbed, removed = markup.stub_code(source)
     assert "BEGIN SOLUTION" not in stubbed and "diff" not in stubbed
     assert "    raise NotImplementedError('Exercise not done yet. Hint: square, mean, root.')" in stubbed
     assert stubbed.startswith("def my_rmse(y_true, y_pred):")
@@ -48,9 +49,9 @@ def test_stub_replaces_solution_and_keeps_hint_and_signature():
 
 def test_unbalanced_markers_are_errors():
     with pytest.raises(ValueError, match="without a matching"):
-        tasks.stub_code("### BEGIN SOLUTION\nx = 1\n", "ch, cell 3")
+        markup.stub_code("### BEGIN SOLUTION\nx = 1\n", "ch, cell 3")
     with pytest.raises(ValueError, match="without a '### BEGIN SOLUTION'"):
-        tasks.stub_code("x = 1\n### END SOLUTION\n")
+        markup.stub_code("x = 1\n### END SOLUTION\n")
 
 
 def test_solution_directives_are_removed_with_their_body():
@@ -59,7 +60,7 @@ def test_solution_directives_are_removed_with_their_body():
         "```{solution} ex-1\n:class: dropdown\nBecause the secret answer is 42.\n```\n\n"
         "::::{solution} ex-2\nColon fenced secret.\n::::\nAfter.\n"
     )
-    kept, removed = tasks.strip_solution_directives(text)
+    kept, removed = markup.strip_solution_directives(text)
     assert "secret" not in kept and "Explain." in kept and "After." in kept
     assert "Because the secret answer is 42." in removed and "Colon fenced secret." in removed
 
@@ -75,7 +76,7 @@ def is_stub_line(line: str) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def student_version(chapter: Path):
-    return tasks.student_notebook(chapter.read_text(encoding="utf-8"), chapter.name)
+    return markup.student_notebook(chapter.read_text(encoding="utf-8"), chapter.name)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
@@ -84,7 +85,7 @@ def test_every_chapter_has_exercises_with_solutions_and_a_coding_one(chapter):
     n_exercises = text.count("```{exercise}")
     assert 3 <= n_exercises <= 6, f"{chapter.name} has {n_exercises} exercises; the course wants 3 to 6"
     assert text.count("```{solution}") >= n_exercises, f"{chapter.name}: every exercise needs a solution"
-    assert tasks.SOLUTION_BEGIN in text, f"{chapter.name} has no coding exercise with nbgrader markers"
+    assert markup.SOLUTION_BEGIN in text, f"{chapter.name} has no coding exercise with nbgrader markers"
     assert "from cfcourse.checks import" in text, f"{chapter.name}: a coding exercise must call its check"
 
 
@@ -109,8 +110,8 @@ def test_filled_stubs_give_back_the_instructor_notebook(chapter):
                 filled.append(line)
                 continue
             indent = line[: len(line) - len(line.lstrip())]
-            start = solution_lines.index(indent + tasks.SOLUTION_BEGIN, position)
-            end = solution_lines.index(indent + tasks.SOLUTION_END, start)
+            start = solution_lines.index(indent + markup.SOLUTION_BEGIN, position)
+            end = solution_lines.index(indent + markup.SOLUTION_END, start)
             assert all(line in removed for line in solution_lines[start + 1:end])
             filled += solution_lines[start:end + 1]
             position = end + 1
@@ -121,10 +122,10 @@ def test_filled_stubs_give_back_the_instructor_notebook(chapter):
 def test_student_notebook_has_no_solution(chapter):
     student, removed = student_version(chapter)
     raw = nbformat.writes(student)
-    assert tasks.SOLUTION_BEGIN not in raw and tasks.SOLUTION_END not in raw
+    assert markup.SOLUTION_BEGIN not in raw and markup.SOLUTION_END not in raw
     assert "{solution}" not in raw
-    sources = tasks._normalise("\n".join(cell.source for cell in student.cells))
-    needles = tasks.solution_needles(tasks.forbidden_lines(removed, jupytext.writes(student, fmt="md:myst")))
+    sources = leaks.normalise_text("\n".join(cell.source for cell in student.cells))
+    needles = leaks.solution_needles(leaks.forbidden_lines(removed, jupytext.writes(student, fmt="md:myst")))
     assert needles, f"{chapter.name}: its solutions have distinctive text to search for"
     leaked = [needle for needle in needles if needle in sources]
     assert not leaked, f"solution text left in the student notebook: {leaked[:5]}"
@@ -139,10 +140,10 @@ def test_leak_search_sees_through_rendering():
     folder.mkdir(parents=True, exist_ok=True)
     try:
         (folder / "page.html").write_text(html, encoding="utf-8")
-        found = tasks.find_solution_leaks(folder, [line])
+        found = leaks.find_solution_leaks(folder, [line])
         assert found and all("page.html" in f for f in found)
         (folder / "page.html").write_text("<p>Nothing to see.</p>", encoding="utf-8")
-        assert tasks.find_solution_leaks(folder, [line]) == []
+        assert leaks.find_solution_leaks(folder, [line]) == []
     finally:
         import shutil
 
@@ -151,7 +152,7 @@ def test_leak_search_sees_through_rendering():
 
 def test_gated_solutions_are_refused():
     with pytest.raises(ValueError, match="gated solutions"):
-        tasks.strip_solution_directives("```{solution-start} ex-1\n```\nsecret\n```{solution-end}\n```\n")
+        markup.strip_solution_directives("```{solution-start} ex-1\n```\nsecret\n```{solution-end}\n```\n")
 
 
 @pytest.mark.slow
@@ -199,7 +200,7 @@ def test_student_build_command_leaves_no_solution_anywhere(tmp_path, monkeypatch
     assert not (html / "book" / "instructors.html").exists()
     forbidden = json.loads((tmp_path / "student-forbidden.json").read_text(encoding="utf-8"))
     assert forbidden, "the solutions have distinctive lines to search for"
-    assert tasks.find_solution_leaks(out, forbidden) == []
+    assert leaks.find_solution_leaks(out, forbidden) == []
 
 
 def test_instructor_page_describes_every_check():

@@ -1,6 +1,7 @@
 """Checks for the coding exercises: ``from cfcourse.checks import check_rmse`` and so on.
 
-Each ``check_*`` function takes the learner's answer, prints one line when it is right
+Each ``check_*`` function takes the learner's answer, prints one line starting with ✔ when it is right
+(and returns ``None``, so that a check cell shows that line once and nbgrader reads no score from it)
 and raises :class:`CheckFailed` with an explanation when it is not. The checks live in one
 module per chapter (``cfcourse.checks.chNN_*``); this package finds them by name, lazily,
 so importing it does no work.

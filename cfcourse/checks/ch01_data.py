@@ -10,7 +10,7 @@ from ._base import call_answer, fail, passed
 _IDS = np.array([50, 3, 193609, 3, 50, 7, 193609, 1, 50])
 
 
-def check_dense_index(my_dense_index) -> str:
+def check_dense_index(my_dense_index) -> None:
     """Check ``my_dense_index(ids) -> (index, uniques)``: consecutive 0-based indices for raw ids.
 
     ``index[i]`` must be the position of ``ids[i]`` in ``uniques``, with each distinct id getting
@@ -42,5 +42,5 @@ def check_dense_index(my_dense_index) -> str:
         fail(f"uniques[index] should give back the original ids {_IDS.tolist()}, but gives "
              f"{uniques[index].tolist()}: the same id must always get the same index, and uniques[k] must be "
              "the id whose index is k.")
-    return passed(f"my_dense_index maps {n_distinct} distinct ids (up to {int(_IDS.max()):,}) onto 0..{n_distinct - 1} "
+    passed(f"my_dense_index maps {n_distinct} distinct ids (up to {int(_IDS.max()):,}) onto 0..{n_distinct - 1} "
                   "and uniques[index] gives the ids back.")

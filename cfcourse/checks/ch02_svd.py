@@ -39,7 +39,7 @@ def _fmt(values) -> str:
     return "[" + ", ".join(f"{v:.3g}" for v in np.ravel(values)) + "]"
 
 
-def check_cosine(my_cosine) -> str:
+def check_cosine(my_cosine) -> None:
     """Check ``my_cosine(a, b)``: the cosine similarity of each row of ``a`` with the same row of ``b``.
 
     ``a`` and ``b`` have shape (n, d) (n pairs of d-dimensional vectors); the answer must be
@@ -89,7 +89,7 @@ def check_cosine(my_cosine) -> str:
         if np.any(np.abs(got) > 1 + 1e-9):
             fail(f"A cosine lies between -1 and 1, but {shown}.")
         fail(f"{name} gives wrong similarities: {shown}. Cosine similarity is a·b / (‖a‖ ‖b‖) for each row.")
-    return passed(f"{name} matches a·b / (‖a‖ ‖b‖) row by row, whatever the vectors' lengths: "
+    passed(f"{name} matches a·b / (‖a‖ ‖b‖) row by row, whatever the vectors' lengths: "
                   "parallel rows give 1, orthogonal 0, opposite -1.")
 
 
@@ -102,7 +102,7 @@ _RANK_K_HINT = ("Check the slicing: with U, s, Vt = np.linalg.svd(matrix, full_m
                 "(Vt[:k, :]).")
 
 
-def check_rank_k(my_rank_k) -> str:
+def check_rank_k(my_rank_k) -> None:
     """Check ``my_rank_k(matrix, k)``: the best rank-``k`` approximation ``U_k Σ_k V_kᵀ`` of a matrix."""
     name = "my_rank_k"
     rng = np.random.default_rng(2024)
@@ -139,4 +139,4 @@ def check_rank_k(my_rank_k) -> str:
             fail(f"With k={k}, {name} returns a matrix of rank {rank}: a rank-k approximation may have at most k "
                  f"independent rows. {_RANK_K_HINT}")
         fail(f"With k={k}, {name} differs from U_k Σ_k V_kᵀ by up to {worst:.3g} in a cell. {_RANK_K_HINT}")
-    return passed(f"{name} equals U_k Σ_k V_kᵀ for k = 1 … 4 on a 5 × 4 matrix, and k = 4 rebuilds it exactly.")
+    passed(f"{name} equals U_k Σ_k V_kᵀ for k = 1 … 4 on a 5 × 4 matrix, and k = 4 rebuilds it exactly.")

@@ -24,7 +24,7 @@ def _as_number(value, label: str) -> float:
     return float(arr)
 
 
-def check_rmse(my_rmse) -> str:
+def check_rmse(my_rmse) -> None:
     """Check a learner's ``my_rmse(y_true, y_pred)`` against the root mean squared error."""
     diff = _Y_PRED - _Y_TRUE
     expected = float(np.sqrt(np.mean(diff ** 2)))
@@ -68,5 +68,5 @@ def check_rmse(my_rmse) -> str:
     if not np.isclose(got_list, expected, atol=1e-6):
         fail(f"with plain Python lists my_rmse returned {got_list:.4f} instead of {expected:.4f}; convert the "
              "inputs with np.asarray first.")
-    return passed(f"my_rmse gives {expected:.4f} on a small example, 0 for a perfect prediction, and the same "
+    passed(f"my_rmse gives {expected:.4f} on a small example, 0 for a perfect prediction, and the same "
                   "answer for predictions of shape (n,) and (n, 1).")

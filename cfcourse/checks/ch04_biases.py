@@ -31,7 +31,7 @@ def _call(func, dot, b_u, b_m, min_r, max_r) -> np.ndarray:
     return out
 
 
-def check_predict_with_bias(predict_with_bias) -> str:
+def check_predict_with_bias(predict_with_bias) -> None:
     """Check ``predict_with_bias(dot, b_u, b_m, min_r, max_r)`` against the biased model's output."""
     for min_r, max_r in ((0.5, 5.0), (1.0, 10.0)):
         got = _call(predict_with_bias, _DOT, _B_USER, _B_MOVIE, min_r, max_r)
@@ -74,5 +74,5 @@ def check_predict_with_bias(predict_with_bias) -> str:
              "expected finite ratings close to 5 and 0.5.")
     if extreme.min() < 0.5 - 1e-6 or extreme.max() > 5.0 + 1e-6:
         fail(f"for very large or very small logits the predictions {extreme.tolist()} leave the scale [0.5, 5].")
-    return passed("predict_with_bias adds both biases to the dot product, squashes with a sigmoid and maps the "
+    passed("predict_with_bias adds both biases to the dot product, squashes with a sigmoid and maps the "
                   "result onto [min_r, max_r], even for extreme logits.")

@@ -35,7 +35,7 @@ def _rounded(values) -> list[float]:
     return [round(float(v), 3) for v in np.asarray(values).reshape(-1)]
 
 
-def check_embedding_layer(layer_class) -> str:
+def check_embedding_layer(layer_class) -> None:
     """Check a do-it-yourself embedding layer class, e.g. ``check_embedding_layer(MyEmbedding)``.
 
     The class is built as ``layer_class(7, 3)`` (``input_dim=7`` rows, ``output_dim=3``
@@ -121,5 +121,5 @@ def check_embedding_layer(layer_class) -> str:
     if not np.allclose(grad, want, atol=1e-5):
         fail(f"The gradient reaching {label}'s weights is not that of a row lookup: each row should receive the "
              "sum of the output gradients of the ids that point to it (row 4 twice here).")
-    return passed(f"{label} owns a trainable ({_INPUT_DIM}, {_OUTPUT_DIM}) matrix, returns row i for id i, and its "
+    passed(f"{label} owns a trainable ({_INPUT_DIM}, {_OUTPUT_DIM}) matrix, returns row i for id i, and its "
                   "gradients reach exactly the looked-up rows.")

@@ -86,7 +86,7 @@ def _judge(func, matrix: np.ndarray, index: int, k: int, what: str) -> None:
          "(the rows with the highest cosine similarity, most similar first, without the row itself).")
 
 
-def check_neighbours(func) -> str:
+def check_neighbours(func) -> None:
     """Check ``my_neighbours(matrix, index, k)``: the k nearest rows by cosine similarity, nearest first."""
     _judge(func, _TOY, 0, 3, "a small hand-made matrix")
     _judge(func, _TOY, 0, 1, "a small hand-made matrix")
@@ -94,5 +94,5 @@ def check_neighbours(func) -> str:
     random = rng.normal(size=(60, 8)) * rng.uniform(0.2, 3.0, size=(60, 1))
     for index, k in ((0, 5), (17, 1), (59, 10)):
         _judge(func, random, index, k, "a random 60 × 8 matrix")
-    return passed("my_neighbours returns the k most cosine-similar rows, most similar first, without the row "
+    passed("my_neighbours returns the k most cosine-similar rows, most similar first, without the row "
                   "itself.")
