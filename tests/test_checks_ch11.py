@@ -10,16 +10,16 @@ def good(Y, r, reg):
     return np.linalg.solve(Y.T @ Y + reg * len(r) * np.eye(Y.shape[1]), Y.T @ r)
 
 
-def test_accepts_the_solution():
-    assert check_als_user_vector(good).startswith("✔")
+def test_accepts_the_solution(passes):
+    assert "ALS-WR" in passes(check_als_user_vector, good)
 
 
-def test_accepts_an_explicit_inverse_and_lists():
+def test_accepts_an_explicit_inverse_and_lists(passes):
     def with_inverse(Y, r, reg):
         Y = np.asarray(Y)
         return list(np.linalg.inv(Y.T @ Y + reg * Y.shape[0] * np.eye(Y.shape[1])) @ Y.T @ r)
 
-    assert "ALS-WR" in check_als_user_vector(with_inverse)
+    passes(check_als_user_vector, with_inverse)
 
 
 def test_rejects_plain_ridge():

@@ -38,7 +38,7 @@ def _call(func, Y: np.ndarray, r: np.ndarray, reg: float) -> np.ndarray:
     return out
 
 
-def check_als_user_vector(als_user_vector) -> str:
+def check_als_user_vector(als_user_vector) -> None:
     """Check ``als_user_vector(Y, r, reg)``: the ALS-WR solution (Y^T Y + reg * n * I)^-1 Y^T r."""
     n, k = _Y.shape
     expected = _ridge(_Y, _R, _REG * n)
@@ -70,4 +70,4 @@ def check_als_user_vector(als_user_vector) -> str:
         fail(f"For a user with 2 ratings and rank 4 (fewer ratings than unknowns), als_user_vector returned "
              f"{few.tolist()}; expected {expected_few.round(4).tolist()}. With the penalty the system is always "
              "solvable: do not drop it, and do not use a least-squares routine that ignores it.")
-    return passed("als_user_vector solves (Y^T Y + reg * n * I) x = Y^T r: the ALS-WR half-step for one user.")
+    passed("als_user_vector solves (Y^T Y + reg * n * I) x = Y^T r: the ALS-WR half-step for one user.")
