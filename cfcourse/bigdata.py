@@ -139,7 +139,7 @@ def _marker(folder: Path) -> dict | None:
 
 
 def _complete(folder: Path) -> bool:
-    return (folder / MARKER).is_file() and (folder / "ratings.parquet").is_file() and (folder / "movies.parquet").is_file()
+    return all((folder / name).is_file() for name in (MARKER, "ratings.parquet", "movies.parquet"))
 
 
 def _verify_folder(name: str, folder: Path) -> dict:

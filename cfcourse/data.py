@@ -202,7 +202,10 @@ def _download_failed(reason: str) -> DownloadError:
 
 
 def _describe_request_error(exc: Exception, url: str, timeout: float, env_var: str = ENV_URL) -> str:
-    """What went wrong with a request, in words, ending in "Nothing was saved" (``env_var`` names the URL's variable)."""
+    """What went wrong with a request, in words, ending in "Nothing was saved".
+
+    ``env_var`` is the environment variable that holds the address, named when it is invalid.
+    """
     import requests
 
     exceptions = requests.exceptions

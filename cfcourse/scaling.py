@@ -17,7 +17,6 @@ The measuring processes run ``python -m cfcourse.scaling worker ...`` and print 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess

@@ -33,7 +33,8 @@ INSTALL_JAVA = (
     "`brew install openjdk@17` (macOS) or `conda install -c conda-forge openjdk=17`, then start Jupyter (or "
     "the terminal) again so that `java` is on the PATH, or set JAVA_HOME to the Java folder."
 )
-INSTALL_PYSPARK = "Install it with `pip install -e '.[spark]'` from the course folder (or `pip install 'pyspark>=4,<5' pyarrow`)."
+INSTALL_PYSPARK = ("Install it with `pip install -e '.[spark]'` from the course folder "
+                   "(or `pip install 'pyspark>=4,<5' pyarrow`).")
 
 
 class SparkUnavailable(RuntimeError):

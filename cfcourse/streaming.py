@@ -13,7 +13,6 @@ The files need the columns ``user`` and ``movie`` (dense integer indices, as mad
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import assert_cache_clean, closed_port_url, http_server, make_zip, snapshot  # noqa: F401
+from helpers import assert_cache_clean, closed_port_url, http_server, make_zip, snapshot  # noqa: F401 - fixture
 
 from cfcourse import bigdata, data
 
