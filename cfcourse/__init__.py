@@ -8,7 +8,12 @@ Modules (import the one you need; nothing heavy is imported here):
 - :mod:`cfcourse.training`: seeding, fitting with early stopping, a tidy history.
 - :mod:`cfcourse.svd`, :mod:`cfcourse.lookup`, :mod:`cfcourse.biases`, :mod:`cfcourse.explore`,
   :mod:`cfcourse.plots`: the chapters' helpers; :mod:`cfcourse.book`: pasting numbers into the prose.
-- :mod:`cfcourse.benchmark`: trains every model and prints one table (``python3 tasks.py bench``).
+- :mod:`cfcourse.ranking`: the ranking protocol (temporal hold-out, full-ranking metrics with CIs by
+  keras-rs, top-N lists, coverage, popularity bias); :mod:`cfcourse.recommenders`: baselines and
+  model adapters behind one ``fit``/``score`` interface; :mod:`cfcourse.new_user`: recommendations
+  for someone not in the data.
+- :mod:`cfcourse.benchmark`: trains every model and prints one table (``python3 tasks.py bench``;
+  ``--ranking`` for the recommenders).
 - :mod:`cfcourse.checks`: checks for the exercises.
 - :mod:`cfcourse.classroom`: the exercise markup, the student version, the leak search and the nbgrader
   export (``python3 tasks.py student``, ``python3 tasks.py nbgrader``).

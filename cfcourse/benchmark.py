@@ -5,12 +5,17 @@
     python3 tasks.py bench --repeat-check  # train each Keras model twice with one seed: identical?
     python3 tasks.py bench --post-all      # the post's recipe for every Keras model (about a minute each)
     python3 tasks.py bench --only "dot"    # only the rows whose name contains "dot"
+    python3 tasks.py bench --ranking       # the recommenders on the ranking protocol (HR@10, NDCG@10, MRR, ...)
     python3 tasks.py bench --scale 1e5,1e6 # Spark ALS vs the streaming Keras model on synthetic data of
                                            # each size (needs Java and pyspark; see cfcourse.scaling)
 
 Recipes: *course* is batch 1024 with Adam at 5e-3; *post* is the blog post's batch 32 with Adam's default 1e-3,
 at most 10 epochs. Both stop early on validation RMSE with patience 2 and keep the best epoch. The classical
 references (global mean, regularised biases, truncated SVD) are computed by the package itself.
+
+``--ranking`` runs another benchmark: every recommender of :func:`ranking_entries` on the default
+ranking protocol of :mod:`cfcourse.ranking` (temporal hold-out of each user's last ratings, full
+ranking, 95% bootstrap CIs), and the table that chose how many ratings to hold out per user.
 """
 
 from __future__ import annotations
@@ -165,12 +170,107 @@ def comparison(table: pd.DataFrame, model: str = "dot + bias (dropout)") -> str 
             f"{course.val_rmse - post.val_rmse:+.4f} ({course.val_rmse:.4f} vs {post.val_rmse:.4f}).")
 
 
+# --------------------------------------------------------------------------------------
+# The ranking benchmark (python3 tasks.py bench --ranking)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RankingEntry:
+    """One row of the ranking benchmark: a name and how to build an unfitted recommender.
+
+    ``build()`` returns a :class:`cfcourse.recommenders.Recommender`; the benchmark fits it on the
+    temporal split (``fit_seconds`` is the training time shown) and evaluates it on the test part.
+    """
+
+    name: str
+    build: Callable  # () -> unfitted Recommender
+
+
+def ranking_entries() -> list[RankingEntry]:
+    """The recommenders of the ranking benchmark, in the order of the table.
+
+    Later chapters add their models here: one ``RankingEntry(name, build)`` each, whose
+    ``build()`` returns an unfitted :class:`cfcourse.recommenders.Recommender`.
+    """
+    from . import recommenders as rec
+
+    return [
+        RankingEntry("random", lambda: rec.RandomScores(seed=0)),
+        RankingEntry("popularity", rec.Popularity),
+        RankingEntry("PureSVD", rec.PureSVD),
+        RankingEntry("EASE", rec.EASE),
+        RankingEntry("rating model (dot + bias)", rec.RatingModel),
+        RankingEntry("ranking model (softmax)", rec.SoftmaxModel),
+    ]
+
+
+def run_ranking_benchmark(split, entries: list[RankingEntry] | None = None, only: str | None = None,
+                          progress: Callable[[str], None] | None = None):
+    """Fit and evaluate every entry on ``split`` (test part); returns ``ranking.comparison_table`` rows."""
+    from .ranking import comparison_table, evaluate
+
+    entries = ranking_entries() if entries is None else entries
+    if only:
+        entries = [e for e in entries if only.lower() in e.name.lower()]
+        if not entries:
+            raise ValueError(f"no ranking benchmark entry matches {only!r}")
+    rows = []
+    for entry in entries:
+        if progress:
+            progress(entry.name)
+        model = entry.build()
+        model.name = entry.name
+        model.fit(split)
+        rows.append(evaluate(model, split, "test"))
+    return comparison_table(rows)
+
+
+def ranking_main(args) -> int:
+    """``python3 tasks.py bench --ranking``: one table of recommenders, and the hold-out size table."""
+    import os
+
+    from .data import encode_ids, load_movielens
+    from .ranking import DEFAULT_N_HELD_OUT, format_comparison, holdout_size_table, temporal_split
+
+    data = load_movielens(args.data)
+    encoded = encode_ids(data.ratings)
+    split = temporal_split(encoded)
+    import keras  # noqa: F401  (import before timing anything)
+
+    load = f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
+    print(f"ml-latest-small, temporal hold-out: each user's last {split.n_test} ratings are the test part, the "
+          f"{split.n_valid} before them validation ({len(split.train):,} training, {len(split.valid):,} validation, "
+          f"{len(split.test):,} test ratings; {split.n_users} users ranked over all {split.n_movies:,} movies, "
+          f"known movies masked). 95% bootstrap CIs over users. Load average at start: {load}.", flush=True)
+    start = time.perf_counter()
+    table = run_ranking_benchmark(split, only=args.only,
+                                  progress=lambda name: print(f"  fitting {name} ...", file=sys.stderr, flush=True))
+    print()
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(format_comparison(table).to_string())
+    print("\nHR@10 is Recall@10: the share of a user's held-out movies in their top 10, averaged over users; "
+          "low/high: its 95% CI. coverage: share of the catalogue in someone's top 10; popularity pct: mean "
+          "popularity percentile (training counts) of the recommended movies.")
+    if not args.only:
+        sizes = holdout_size_table(encoded)
+        shown = sizes.assign(**{c: sizes[c].map(lambda v: f"{v:.4f}") for c in ("HR@10", "low", "high", "half-width")})
+        print(f"\nHow many ratings to hold out per user: popularity's test HR@10 and its 95% CI half-width "
+              f"(target <= 0.01; the default is {DEFAULT_N_HELD_OUT}):")
+        print(shown.to_string(index=False))
+    print(f"\nranking benchmark took {time.perf_counter() - start:.0f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 tasks.py bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=1, help="number of seeds (42, 43, ...); default 1")
     parser.add_argument("--post-all", action="store_true", help="also run the post's recipe for every Keras model")
     parser.add_argument("--only", default=None, help="only the models whose name contains this text")
     parser.add_argument("--data", default=None, help="folder holding ml-latest-small (default: CFCOURSE_DATA, cache)")
+    parser.add_argument("--ranking", action="store_true",
+                        help="benchmark the recommenders on the ranking protocol (HR@10 with CIs, NDCG@10, MRR, "
+                             "coverage, popularity bias) instead of the rating models' RMSE")
     parser.add_argument("--repeat-check", action="store_true",
                         help="train every Keras model a second time with the same seed and report whether the "
                              "validation RMSE is bit-identical (determinism)")
@@ -188,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
     if args.scale is not None:
+        if args.ranking:
+            parser.error("--scale and --ranking are two separate benchmarks: run one at a time")
         from .scaling import ScaleSettings, main as scale_main
 
         for name in ("als_iterations", "keras_passes", "keras_batch"):
@@ -196,6 +298,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = ScaleSettings(als_iterations=args.als_iterations, keras_passes=args.keras_passes,
                                  keras_batch=args.keras_batch, spark_memory=args.spark_memory)
         return scale_main(args.scale, args.scale_dir, settings)
+    if args.ranking:
+        if args.seeds != 1 or args.post_all or args.repeat_check:
+            parser.error("--ranking runs one seed of each recommender: drop --seeds, --post-all and --repeat-check")
+        return ranking_main(args)
 
     from .data import load_split
 

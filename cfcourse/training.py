@@ -140,3 +140,120 @@ def early_stopping_point(values, patience: int) -> tuple[int, int]:
             if wait >= patience:
                 return best + 1, i + 1
     return best + 1, len(values)
+
+
+# --------------------------------------------------------------------------------------
+# Training a model to rank (chapter 7)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RankerTrainResult:
+    """What :func:`train_ranker` returns: the model (best epoch restored) and a tidy history."""
+
+    model: object
+    history: pd.DataFrame  # columns: epoch, loss, val_hr (NaN on epochs without validation)
+    best_epoch: int
+    val_hr: float
+    seconds: float
+
+
+def implicit_targets(split, weighting: str = "interaction") -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(users, targets, sample_weight)`` to train a softmax ranker on a split's training interactions.
+
+    One example per user instead of one per interaction, with the same loss: the cross-entropy
+    summed over a user's interactions ``i``, ``-Σ_i log p(i | u)``, equals ``n_u`` times the
+    cross-entropy of one example whose target is the user's interactions as a distribution
+    (``1/n_u`` on each movie the user rated, 0 elsewhere). So ``targets`` holds those
+    distributions (users × movies, float32) and, with ``weighting="interaction"``, each user has
+    the weight ``n_u / mean(n_u)``: the loss is then the mean loss per training interaction,
+    as with one example per interaction. ``weighting="user"`` weighs every user equally
+    (``sample_weight`` is ``None``).
+    """
+    if weighting not in ("interaction", "user"):
+        raise ValueError(f"weighting must be 'interaction' or 'user', got {weighting!r}")
+    x = split.interactions("train").toarray().astype(np.float32)
+    counts = x.sum(axis=1)
+    if np.any(counts == 0):
+        raise ValueError(f"user(s) {np.flatnonzero(counts == 0)[:5].tolist()} have no training interaction: "
+                         "build the split with ranking.temporal_split, which keeps at least one per user")
+    weights = (counts / counts.mean()).astype(np.float32) if weighting == "interaction" else None
+    return np.arange(split.n_users, dtype=np.int32), x / counts[:, None], weights
+
+
+def train_ranker(model, split, *, epochs: int = 30, batch_size: int = 64, learning_rate: float = 0.03,
+                 patience: int = 3, k: int = 10, weighting: str = "interaction", init_popularity: bool = True,
+                 seed: int | None = 42, verbose: int = 0) -> RankerTrainResult:
+    """Train a ranker (e.g. :class:`cfcourse.models.SoftmaxRanker`) on a :class:`~cfcourse.ranking.TemporalSplit`.
+
+    The model maps user indices to one logit per movie. It is fitted with Adam on the softmax
+    cross-entropy of :func:`implicit_targets` (every training rating is an interaction), and
+    after every epoch its HR@``k`` on the validation part (training movies masked) is measured;
+    training stops after ``patience`` epochs without a better one and the best epoch's weights
+    are restored. With ``init_popularity`` the movie biases start at the log-share of each
+    movie's training interactions, i.e. the model starts as the popularity ranking and the
+    embeddings learn how each user departs from it (it needs fewer epochs).
+
+    ``seed`` seeds shuffling and TensorFlow's ops before fitting; as with :func:`train`, call
+    :func:`seed_everything` before *building* the model for reproducible initial weights.
+    """
+    import keras
+
+    from .ranking import hit_rate
+
+    if epochs < 1 or batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    if patience < 0:
+        raise ValueError(f"patience must be 0 or more epochs, got {patience}")
+    for attr in ("interactions", "relevant", "known", "n_valid"):
+        if not hasattr(split, attr):
+            raise TypeError(f"train_ranker expects a ranking.TemporalSplit (from ranking.temporal_split), "
+                            f"got {type(split).__name__}")
+    if len(split.valid) == 0:
+        raise ValueError("the split has no validation part (n_valid=0): early stopping needs one; "
+                         "build it with temporal_split(..., n_valid=1) or more")
+    n_users, n_movies = getattr(model, "n_users", None), getattr(model, "n_movies", None)
+    if (n_users, n_movies) != (split.n_users, split.n_movies):
+        raise ValueError(f"the model has {n_users} users and {n_movies} movies, the split {split.n_users} and "
+                         f"{split.n_movies}: build the model with split.n_users and split.n_movies")
+    users, targets, weights = implicit_targets(split, weighting)
+    if seed is not None:
+        seed_everything(seed)
+    if not model.built:
+        model.build((None,))
+    if init_popularity:
+        counts = split.train_counts().astype(np.float64) + 1.0
+        model.movie_bias.embeddings.assign(np.log(counts / counts.sum()).astype("float32").reshape(-1, 1))
+    relevant, known = split.relevant("valid"), split.known("valid")
+
+    class _Validation(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.values, self.best, self.best_weights, self.wait = [], -1.0, None, 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            scores = keras.ops.convert_to_numpy(self.model(users, training=False))
+            value = hit_rate(scores, relevant, known, k)
+            self.values.append(value)
+            if value > self.best:
+                self.best, self.best_weights, self.wait = value, self.model.get_weights(), 0
+            else:
+                self.wait += 1
+                if self.wait >= patience:
+                    self.model.stop_training = True
+
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    validation = _Validation()
+    start = time.perf_counter()
+    fit = model.fit(users, targets, sample_weight=weights, batch_size=batch_size, epochs=epochs,
+                    callbacks=[validation], verbose=verbose, shuffle=True)
+    seconds = time.perf_counter() - start
+    model.set_weights(validation.best_weights)
+    history = pd.DataFrame({"epoch": np.arange(1, len(fit.history["loss"]) + 1), "loss": fit.history["loss"],
+                            "val_hr": validation.values})
+    best = int(np.argmax(validation.values))
+    return RankerTrainResult(model=model, history=history, best_epoch=best + 1, val_hr=float(validation.values[best]),
+                             seconds=seconds)
