@@ -185,6 +185,14 @@ class RankingEntry:
 
     name: str
     build: Callable  # () -> unfitted Recommender
+    #: () -> None when the entry can run here, else a message saying what is missing (e.g. Java for Spark)
+    unavailable: Callable[[], str | None] = lambda: None
+
+
+def _spark_problem() -> str | None:
+    from .spark import spark_problem
+
+    return spark_problem()
 
 
 def ranking_entries() -> list[RankingEntry]:
@@ -202,7 +210,21 @@ def ranking_entries() -> list[RankingEntry]:
         RankingEntry("EASE", rec.EASE),
         RankingEntry("rating model (dot + bias)", rec.RatingModel),
         RankingEntry("ranking model (softmax)", rec.SoftmaxModel),
+        RankingEntry("ALS (Spark), ratings", _als_entry(implicit=False), _spark_problem),
+        RankingEntry("ALS (Spark), implicit", _als_entry(implicit=True), _spark_problem),
     ]
+
+
+def _als_entry(implicit: bool) -> Callable:
+    """Spark's ALS as in the chapter "Beyond one machine": rank 10, on ratings or as implicit feedback."""
+    def build():
+        from .als import ALSRecommender
+
+        if implicit:
+            return ALSRecommender(rank=10, max_iter=10, reg_param=0.01, alpha=1.0, implicit=True, blocks=2)
+        return ALSRecommender(rank=10, max_iter=10, reg_param=0.15, blocks=2)
+
+    return build
 
 
 def run_ranking_benchmark(split, entries: list[RankingEntry] | None = None, only: str | None = None,
@@ -217,6 +239,11 @@ def run_ranking_benchmark(split, entries: list[RankingEntry] | None = None, only
             raise ValueError(f"no ranking benchmark entry matches {only!r}")
     rows = []
     for entry in entries:
+        problem = entry.unavailable()
+        if problem:
+            if progress:
+                progress(f"{entry.name}: skipped. {problem}")
+            continue
         if progress:
             progress(entry.name)
         model = entry.build()
@@ -244,8 +271,13 @@ def ranking_main(args) -> int:
           f"{len(split.test):,} test ratings; {split.n_users} users ranked over all {split.n_movies:,} movies, "
           f"known movies masked). 95% bootstrap CIs over users. Load average at start: {load}.", flush=True)
     start = time.perf_counter()
-    table = run_ranking_benchmark(split, only=args.only,
-                                  progress=lambda name: print(f"  fitting {name} ...", file=sys.stderr, flush=True))
+    def progress(message: str) -> None:
+        if "skipped" in message:  # an entry that cannot run here (e.g. Spark without Java): say so on stdout
+            print(f"  {message}", flush=True)
+        else:
+            print(f"  fitting {message} ...", file=sys.stderr, flush=True)
+
+    table = run_ranking_benchmark(split, only=args.only, progress=progress)
     print()
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(format_comparison(table).to_string())
