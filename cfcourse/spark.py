@@ -195,6 +195,9 @@ def start_session(cores: int | str = "*", *, app_name: str = "cfcourse", driver_
     ``small_data`` the JVM is tuned for jobs of seconds rather than hours
     (:data:`SMALL_DATA_JAVA_OPTIONS`). Raises :class:`SparkUnavailable` when Java or PySpark is
     missing. Stop it with :func:`stop_session` (or use :func:`session`).
+
+    PySpark starts its Java process from this process's environment, so unless they are already
+    set, ``SPARK_LOCAL_IP`` (127.0.0.1) and ``PYSPARK_PYTHON`` (this Python) are set in it.
     """
     if not (cores == "*" or (isinstance(cores, int) and not isinstance(cores, bool) and cores >= 1)):
         raise ValueError(f"cores must be a positive number of cores or '*', got {cores!r}")
