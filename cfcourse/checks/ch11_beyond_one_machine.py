@@ -40,8 +40,8 @@ def _call(func, Y: np.ndarray, r: np.ndarray, reg: float) -> np.ndarray:
 
 def check_als_user_vector(als_user_vector) -> None:
     """Check ``als_user_vector(Y, r, reg)``: the ALS-WR solution (Y^T Y + reg * n * I)^-1 Y^T r."""
-    n, k = _Y.shape
-    expected = _ridge(_Y, _R, _REG * n)
+    n_ratings, rank = _Y.shape  # not the solution's names: a traceback here must not show its lines
+    expected = _ridge(_Y, _R, _REG * n_ratings)
     got = _call(als_user_vector, _Y, _R, _REG)
     if not np.allclose(got, expected, atol=1e-6):
         shown = np.array2string(got, precision=4, separator=", ")
@@ -51,19 +51,19 @@ def check_als_user_vector(als_user_vector) -> None:
                                    "the user's number of ratings, reg * n * I"),
             (np.linalg.lstsq(_Y, _R, rcond=None)[0], "is the least-squares solution without any penalty: add "
                                                      "reg * n * I to Y^T Y"),
-            (_ridge(_Y, _R, _REG * n * n), "uses the penalty reg * n**2 * I: the factor is n, not n squared"),
-            (_ridge(_Y, _R, _REG * k), "uses reg * k * I, with k the rank: the factor is the number of ratings, "
-                                       "n = len(r)"),
-            (_ridge(_Y, _R, _REG / n), "uses reg / n * I: the penalty grows with the number of ratings, "
-                                       "reg * n * I"),
-            (np.linalg.solve(_Y.T @ _Y + _REG * n * np.eye(k), _Y.T @ (_R - _R.mean())),
+            (_ridge(_Y, _R, _REG * n_ratings ** 2), "uses the penalty reg * n**2 * I: the factor is n, not n squared"),
+            (_ridge(_Y, _R, _REG * rank), "uses reg * k * I, with k the rank: the factor is the number of "
+                                          "ratings, n = len(r)"),
+            (_ridge(_Y, _R, _REG / n_ratings), "uses reg / n * I: the penalty grows with the number of ratings, "
+                                               "reg * n * I"),
+            (np.linalg.solve(_Y.T @ _Y + _REG * n_ratings * np.eye(rank), _Y.T @ (_R - _R.mean())),
              "centres the ratings first: ALS fits the ratings themselves, Y^T r"),
         ]
         for wrong, why in candidates:
             if np.allclose(got, wrong, atol=1e-6):
-                fail(f"With reg={_REG} and {n} ratings, your vector {shown} {why}. Expected {wanted}.")
+                fail(f"With reg={_REG} and {n_ratings} ratings, your vector {shown} {why}. Expected {wanted}.")
         fail(f"With Y={_Y.tolist()}, r={_R.tolist()} and reg={_REG}, als_user_vector returned {shown}; "
-             f"expected {wanted}, the solution of (Y^T Y + reg * n * I) x = Y^T r with n = {n}.")
+             f"expected {wanted}, the solution of (Y^T Y + reg * n * I) x = Y^T r with n = {n_ratings}.")
     few = _call(als_user_vector, _Y_FEW, _R_FEW, _REG)
     expected_few = _ridge(_Y_FEW, _R_FEW, _REG * len(_R_FEW))
     if not np.all(np.isfinite(few)) or not np.allclose(few, expected_few, atol=1e-6):
