@@ -4,8 +4,6 @@ million ratings) is not part of the test suite."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -64,19 +62,34 @@ def test_peak_memory_sees_an_allocation():
     assert during.megabytes > before.megabytes + 60
 
 
-@pytest.mark.slow
-def test_a_tiny_scale_run_prints_the_table(tmp_path, capsys):
-    """The whole command on one tiny size: three worker processes (ALS local[1], local[*], Keras)."""
-    code = benchmark.main(["--scale", "4e3", "--scale-dir", str(tmp_path), "--als-iterations", "2",
-                           "--keras-passes", "1", "--keras-batch", "512", "--spark-memory", "1g"])
+def test_the_command_prints_the_table_and_the_ratios(tmp_path, monkeypatch, capsys):
+    """``bench --scale`` end to end, with the measurements replaced by a made-up table."""
+    seen = {}
+
+    def fake_run(sizes, root, settings, engines=scaling.ENGINES, progress=None):
+        seen.update(sizes=sizes, root=root, settings=settings)
+        return fake_table()
+
+    monkeypatch.setattr(scaling, "run_scale", fake_run)
+    monkeypatch.setattr("cfcourse.spark.spark_problem", lambda: None)
+    assert benchmark.main(["--scale", "1e7,1e5", "--scale-dir", str(tmp_path), "--als-iterations", "3",
+                           "--keras-batch", "1024"]) == 0
     out = capsys.readouterr().out
-    assert code == 0, out
-    lines = out.splitlines()
-    header = next(i for i, line in enumerate(lines) if "s / M ratings / pass" in line)
-    rows = lines[header + 1: header + 4]
-    assert ["Spark ALS, local[1]" in rows[0], "local[*]" in rows[1], "Keras dot + bias" in rows[2]] == [True] * 3
-    for row in rows:
-        numbers = [float(x.replace(",", "")) for x in row.split()[-5:]]
-        assert all(math.isfinite(v) and v > 0 for v in numbers), row
-    assert "scale benchmark took" in out
+    assert seen["sizes"] == [100_000, 10_000_000] and seen["root"] == tmp_path
+    assert seen["settings"].als_iterations == 3 and seen["settings"].keras_batch == 1024
+    assert "ALS rank 10, 3 iterations" in out and "s / M ratings / pass" in out
+    assert "Cost per rating per pass at 10M relative to 100k:" in out
+    assert "  ALS: 0.20x" in out and "  Keras: 3.00x" in out
+
+
+@pytest.mark.slow
+def test_the_worker_processes_measure_a_tiny_data_set(tmp_path):
+    """The real measurements on one tiny size, each in its own process: ALS in local[1], and Keras."""
+    settings = scaling.ScaleSettings(als_iterations=2, keras_passes=1, keras_batch=512, spark_memory="1g")
+    table = scaling.run_scale([4_000], tmp_path, settings, engines=("als-1", "keras"))
+    assert table["engine"].tolist() == ["Spark ALS, local[1]", "Keras dot + bias, streaming"]
+    assert table["passes"].tolist() == [2, 1] and (table["n_train"] > 2_500).all()
+    for column in ("seconds", "s_per_m_per_pass", "peak_mb", "rmse"):
+        assert np.isfinite(table[column]).all() and (table[column] > 0).all(), column
+    assert (table["peak_mb"] > 100).all()  # a Python process with TensorFlow or a JVM child
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ratings-4000-seed42"]
