@@ -125,6 +125,22 @@ def _unwrap(model):
     return inner if inner is not None and hasattr(inner, "movie_embedding") else model
 
 
+def _one_blas_thread():
+    """A context in which NumPy's BLAS uses one thread (threadpoolctl, installed with scikit-learn).
+
+    The fit evaluates a few dozen matrix-vector products of ~10k × 64: with several BLAS threads,
+    each product pays for waking and synchronising them, which made the fit 5 to 30 times slower
+    here (measured with TensorFlow loaded, on a busy 2-core machine).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
 def _movie_table(model):
     from .recommenders import _weights
 
@@ -209,7 +225,8 @@ def fit_new_user(model, profile, encoding, *, l2: float = 0.1, trained=None) -> 
             grad = -(m.sum(axis=0) - len(index) * (movie_vectors.T @ (p / total))) + 2 * l2 * theta
             return value, grad
         theta0 = np.zeros(d)
-    result = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    with _one_blas_thread():
+        result = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
     theta = result.x
     vector, bias = (theta[:d], float(theta[d])) if kind == "rating" else (theta, 0.0)
     return NewUser(vector=vector, bias=bias, kind=kind, movies=index, ratings=ratings,

@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -77,7 +77,9 @@ __all__ = [
     "readable_title",
     "top_n",
     "last_rated",
+    "Evaluation",
     "evaluate",
+    "evaluate_details",
     "user_metrics",
     "paired_difference",
     "comparison_table",
@@ -246,7 +248,7 @@ class TemporalSplit:
                      train_index=self.train.index.to_numpy(), valid_index=self.valid.index.to_numpy())
 
     def summary(self) -> pd.Series:
-        """Sizes of the parts, and how many held-out movies never occur in training."""
+        """Sizes of the parts, and how many held-out movies never occur in training (shares rounded to 4 digits)."""
         counts = self.train_counts()
         cold = {p: float(np.mean(counts[self.part(p)["movie"].to_numpy()] == 0)) if len(self.part(p)) else 0.0
                 for p in _EVAL_PARTS}
@@ -262,8 +264,8 @@ class TemporalSplit:
             "validation ratings": len(self.valid),
             "test ratings": len(self.test),
             "movies with a training rating": int((counts > 0).sum()),
-            "share of test movies never in training": cold["test"],
-            "share of validation movies never in training": cold["valid"],
+            "share of test movies never in training": round(cold["test"], 4),
+            "share of validation movies never in training": round(cold["valid"], 4),
             "users with a rating before the test part in the same second": shared,
         }, dtype=object)
 
@@ -850,18 +852,22 @@ def _name_of(model, name: str | None) -> str:
     return str(getattr(model, "name", None) or type(model).__name__)
 
 
-def evaluate(model, split: TemporalSplit, part: str = "test", k: int = 10, name: str | None = None,
-             level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> pd.Series:
-    """One row of results for a model on the protocol: accuracy with CIs, coverage, popularity bias.
+class Evaluation(NamedTuple):
+    """What :func:`evaluate_details` returns: the row of :func:`evaluate` and what it was computed from."""
 
-    ``model`` is a fitted recommender (anything with ``score(split, part, users=None)`` returning
-    an (n_users, n_movies) array, see :class:`cfcourse.recommenders.Recommender`) or such a
-    score matrix itself. Every user is ranked over the whole catalogue with the movies known
-    before ``part`` masked. Returns a Series named after the model with: ``users`` evaluated,
-    ``HR@k`` and its CI bounds ``HR@k low``/``HR@k high``, the same for ``NDCG@k`` and ``MRR``,
-    ``coverage@k`` (share of the catalogue in someone's top k), ``popularity percentile`` (mean,
-    over everyone's top k, of the training-popularity percentile), ``training s`` (the model's
-    ``fit_seconds``, NaN for a matrix) and ``evaluation s``.
+    row: pd.Series  # the row of evaluate()
+    per_user: pd.DataFrame  # one row per user: n_relevant, hr, ndcg, mrr (as user_metrics)
+    lists: np.ndarray  # (n_users, k) int64: each user's top k movies (dense indices), best first, -1 padding
+
+
+def evaluate_details(model, split: TemporalSplit, part: str = "test", k: int = 10, name: str | None = None,
+                     level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> Evaluation:
+    """:func:`evaluate`, keeping what it is computed from: ``Evaluation(row, per_user, lists)``.
+
+    ``row`` is :func:`evaluate`'s Series; ``per_user`` the per-user table of
+    :func:`user_metrics` (for :func:`paired_difference`); ``lists`` everyone's top ``k`` (for
+    coverage, popularity bias or any other look at what is recommended). The model scores
+    every user once, so a chapter needs no second pass for the per-user values.
     """
     _check_part(part)
     if len(split.part(part)) == 0:
@@ -885,7 +891,25 @@ def evaluate(model, split: TemporalSplit, part: str = "test", k: int = 10, name:
     row["popularity percentile"] = mean_popularity_percentile(lists, split.train_counts())
     row["training s"] = float(getattr(model, "fit_seconds", float("nan"))) if hasattr(model, "score") else float("nan")
     row["evaluation s"] = time.perf_counter() - start
-    return pd.Series(row, name=_name_of(model, name) if hasattr(model, "score") else (name or "scores"))
+    series = pd.Series(row, name=_name_of(model, name) if hasattr(model, "score") else (name or "scores"))
+    return Evaluation(series, per_user, lists)
+
+
+def evaluate(model, split: TemporalSplit, part: str = "test", k: int = 10, name: str | None = None,
+             level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> pd.Series:
+    """One row of results for a model on the protocol: accuracy with CIs, coverage, popularity bias.
+
+    ``model`` is a fitted recommender (anything with ``score(split, part, users=None)`` returning
+    an (n_users, n_movies) array, see :class:`cfcourse.recommenders.Recommender`) or such a
+    score matrix itself. Every user is ranked over the whole catalogue with the movies known
+    before ``part`` masked. Returns a Series named after the model with: ``users`` evaluated,
+    ``HR@k`` and its CI bounds ``HR@k low``/``HR@k high``, the same for ``NDCG@k`` and ``MRR``,
+    ``coverage@k`` (share of the catalogue in someone's top k), ``popularity percentile`` (mean,
+    over everyone's top k, of the training-popularity percentile), ``training s`` (the model's
+    ``fit_seconds``, NaN for a matrix) and ``evaluation s``. To keep the per-user values and
+    the top-k lists too, use :func:`evaluate_details`.
+    """
+    return evaluate_details(model, split, part, k, name, level, n_boot, seed).row
 
 
 def user_metrics(model, split: TemporalSplit, part: str = "test", k: int = 10) -> pd.DataFrame:

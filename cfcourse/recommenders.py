@@ -154,8 +154,10 @@ class PureSVD(Recommender):
     """PureSVD (Cremonesi, Koren and Turrin, 2010): a truncated SVD of the user × movie matrix.
 
     The training interactions (``values="binary"``: 1 per rating; or ``"rating"``: the rating)
-    form a matrix ``R`` with missing cells 0, factorised by :class:`cfcourse.svd.TruncatedSVDRecommender`
-    without its bias baseline. A user is scored from the movies known at the evaluation point
+    form a matrix ``R`` with missing cells 0, whose top ``k`` right singular vectors ``V_k`` are
+    those of chapter 2's :class:`cfcourse.svd.TruncatedSVDRecommender` without its bias baseline
+    (computed by :func:`cfcourse.svd.top_right_singular_vectors` from the small users × users
+    Gram matrix, which is faster here than ARPACK). A user is scored from the movies known at the evaluation point
     ``r`` (fold-in): ``score = r V_k V_kᵀ``; for the training rows this equals ``U_k Σ_k V_kᵀ``.
     With ``k=None`` the number of factors is chosen from ``ks`` by validation HR@10 (one SVD with
     the largest ``k``, truncated for the others). The defaults were chosen on the validation part
@@ -165,24 +167,22 @@ class PureSVD(Recommender):
     name = "PureSVD"
 
     def __init__(self, k: int | None = None, ks: Sequence[int] = (32, 64, 128, 256), values: str = "rating",
-                 seed: int = 42, name: str | None = None):
+                 name: str | None = None):
         super().__init__(name)
         if values not in ("binary", "rating"):
             raise ValueError(f"values must be 'binary' or 'rating', got {values!r}")
-        self.k, self.ks, self.values, self.seed = k, tuple(ks) if k is None else (k,), values, seed
+        self.k, self.ks, self.values = k, tuple(ks) if k is None else (k,), values
         for value in self.ks:
             check_k(value)
 
     def _fit(self, split):
-        from .svd import TruncatedSVDRecommender
+        from .svd import top_right_singular_vectors
 
-        x, y = split.ratings("train")
-        if self.values == "binary":
-            y = np.ones_like(y)
         largest = max(self.ks)
-        svd = TruncatedSVDRecommender(split.n_users, split.n_movies, k=largest, remove_baseline=False,
-                                      min_rating=float(y.min()), max_rating=float(y.max()), seed=self.seed)
-        self.factors_ = svd.fit(x, y).movie_factors_.astype(np.float64)
+        if largest > min(split.n_users, split.n_movies):
+            raise ValueError(f"k = {largest} factors is more than min(users, movies) = "
+                             f"{min(split.n_users, split.n_movies)}: choose a smaller k")
+        self.factors_ = top_right_singular_vectors(split.interactions("train", self.values), largest)
         if len(self.ks) == 1:
             self.k_ = self.ks[0]
         else:
@@ -305,6 +305,11 @@ def embedding_scores(model, users=None) -> tuple[np.ndarray, np.ndarray]:
     return user_vectors, movie_vectors
 
 
+def _is_train_result(value) -> bool:
+    """True for what ``training.train`` and ``training.train_ranker`` return (a model and its seconds)."""
+    return hasattr(value, "model") and hasattr(value, "seconds") and hasattr(value, "history")
+
+
 class RatingModel(Recommender):
     """A rating model of the course as a recommender: scores from its embedding matrices.
 
@@ -312,7 +317,9 @@ class RatingModel(Recommender):
     ``training.train`` on ``split.rating_split()`` (temporal training ratings, early stopping on
     the validation ratings), after ``training.seed_everything(seed)``. Pass ``model=`` a trained
     Keras model with ``user_embedding``/``movie_embedding`` (and optional bias) layers to use it
-    as it is (it must have been trained on this split's training part only).
+    as it is (it must have been trained on this split's training part only), or the result of
+    ``training.train`` / ``training.train_ranker`` (kept as ``result_``; its training seconds
+    are then counted in ``fit_seconds``, so tables show the real cost of the model).
 
     Scores are ``u·m + b_u + b_m``: the logit before the sigmoid of ``DotWithBias``. The sigmoid
     is increasing, so the order is the order of the predicted ratings, without the ties that
@@ -328,7 +335,16 @@ class RatingModel(Recommender):
         self.model, self.embedding_dim, self.seed = model, embedding_dim, seed
         self.train_kwargs = dict(epochs=30, batch_size=1024, learning_rate=5e-3, patience=2) | train_kwargs
 
+    def fit(self, split: TemporalSplit) -> "RatingModel":
+        trained = self.model if _is_train_result(self.model) else None
+        super().fit(split)
+        if trained is not None:
+            self.fit_seconds += float(trained.seconds)
+        return self
+
     def _fit(self, split):
+        if _is_train_result(self.model):
+            self.result_, self.model = self.model, self.model.model
         if self.model is None:
             from .models import DotWithBias
             from .training import seed_everything, train
@@ -355,8 +371,8 @@ class SoftmaxModel(RatingModel):
     ``fit`` builds a ``models.SoftmaxRanker`` (``embedding_dim``, ``l2``, ``user_dropout``) after
     ``training.seed_everything(seed)`` and trains it with ``training.train_ranker`` on the training
     interactions, stopping early on validation HR@10 (other keyword arguments go to
-    ``train_ranker``). Scores are its logits ``u·m + b_m``. Pass ``model=`` a trained ranker to
-    use it as it is.
+    ``train_ranker``). Scores are its logits ``u·m + b_m``. Pass ``model=`` a trained ranker, or
+    the result of ``training.train_ranker`` (its seconds count in ``fit_seconds``), to use it as it is.
     """
 
     name = "ranking model (softmax)"
@@ -368,6 +384,8 @@ class SoftmaxModel(RatingModel):
         self.model_kwargs = dict(embedding_dim=embedding_dim, l2=l2, user_dropout=user_dropout)
 
     def _fit(self, split):
+        if _is_train_result(self.model):
+            self.result_, self.model = self.model, self.model.model
         if self.model is None:
             from .models import SoftmaxRanker
             from .training import seed_everything, train_ranker

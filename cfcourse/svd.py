@@ -34,6 +34,7 @@ __all__ = [
     "ratings_matrix",
     "training_matrix",
     "TruncatedSVDRecommender",
+    "top_right_singular_vectors",
     "svd_rmse_by_k",
     "plot_rmse_by_k",
     "plot_factors",
@@ -191,6 +192,37 @@ def _truncated_svd(matrix, k: int, seed: int):
 # --------------------------------------------------------------------------------------
 # The recommender
 # --------------------------------------------------------------------------------------
+
+
+def top_right_singular_vectors(matrix, k: int) -> np.ndarray:
+    """The ``k`` leading right singular vectors of a (sparse or dense) matrix, as the columns of an array.
+
+    For a wide matrix ``R`` (here 610 users × 9,724 movies) they come from the small Gram matrix:
+    ``R Rᵀ = U Σ² Uᵀ``, so ``V = Rᵀ U Σ⁻¹``. One eigen-decomposition of a 610 × 610 matrix is
+    several times faster than ARPACK's iterations for ``k`` in the hundreds, and the leading
+    vectors are as accurate. The result spans the same space as the ``movie_factors_`` of
+    :class:`TruncatedSVDRecommender` (signs and, for equal singular values, the basis may
+    differ; products such as ``V Vᵀ`` do not). Directions with a zero singular value (``k``
+    beyond the matrix's rank) are returned as zero columns, which add nothing to ``V Vᵀ``.
+    """
+    import scipy.sparse as sp
+
+    m = sp.csr_matrix(matrix, dtype=np.float64) if sp.issparse(matrix) else np.asarray(matrix, dtype=np.float64)
+    if m.ndim != 2:
+        raise ValueError(f"matrix must be 2-dimensional, got shape {m.shape}")
+    k = _check_k(k, min(m.shape), "at most min(rows, columns) of the matrix")
+    wide = m.shape[0] <= m.shape[1]
+    gram = m @ m.T if wide else m.T @ m
+    gram = gram.toarray() if sp.issparse(gram) else np.asarray(gram)
+    values, vectors = np.linalg.eigh(gram)
+    order = np.argsort(values)[::-1][:k]
+    values, vectors = values[order], vectors[:, order]
+    if not wide:
+        return vectors
+    keep = values > max(values[0], 0.0) * 1e-12
+    out = np.zeros((m.shape[1], k))
+    out[:, keep] = np.asarray(m.T @ vectors[:, keep]) / np.sqrt(values[keep])
+    return out
 
 
 @dataclass

@@ -562,3 +562,18 @@ def test_user_metrics_and_paired_difference():
     assert ranking.paired_difference(a["hr"], a["hr"]) == (0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="one value per user each, got 30 and 2 values"):
         ranking.paired_difference(a["hr"], [0.1, 0.2])
+
+
+def test_evaluate_details_keeps_the_per_user_values_and_the_lists():
+    split = ranking.temporal_split(random_encoded(), n_test=2, n_valid=1)
+    pop = np.broadcast_to(split.train_counts().astype(np.float32), (split.n_users, split.n_movies))
+    row, per_user, lists = ranking.evaluate_details(pop, split, k=5, name="popularity")
+    plain = ranking.evaluate(pop, split, k=5, name="popularity")
+    assert row.drop("evaluation s").equals(plain.drop("evaluation s"))
+    pd.testing.assert_frame_equal(per_user, ranking.user_metrics(pop, split, k=5))
+    assert lists.shape == (split.n_users, 5) and lists.dtype == np.int64
+    np.testing.assert_array_equal(lists, ranking.top_k_lists(pop, split.known("test"), 5))
+    assert row["coverage@5"] == ranking.coverage(lists, split.n_movies)
+    with pytest.raises(ValueError, match="holds nothing out for 'valid'"):
+        ranking.evaluate_details(np.zeros((split.n_users, split.n_movies)),
+                                 ranking.temporal_split(random_encoded(), n_test=1, n_valid=0), part="valid")

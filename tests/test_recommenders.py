@@ -217,3 +217,21 @@ def test_softmax_model_trains_a_ranker(split):
     assert isinstance(model.model, models.SoftmaxRanker)
     logits = np.asarray(model.model(np.arange(split.n_users), training=False))
     np.testing.assert_allclose(model.score(split), logits, rtol=1e-4, atol=1e-4)
+
+
+def test_adapters_take_a_training_result_and_count_its_seconds(split):
+    training.seed_everything(0)
+    ranker = models.SoftmaxRanker(split.n_users, split.n_movies, embedding_dim=4)
+    fit = training.train_ranker(ranker, split, epochs=2, batch_size=8, seed=0)
+    adapter = rec.SoftmaxModel(model=fit).fit(split)
+    assert adapter.model is ranker and adapter.result_ is fit
+    assert fit.seconds <= adapter.fit_seconds < fit.seconds + 5
+    logits = np.asarray(ranker(np.arange(split.n_users), training=False))
+    np.testing.assert_allclose(adapter.score(split), logits, rtol=1e-4, atol=1e-4)
+    training.seed_everything(0)
+    ratings = split.rating_split()
+    dot = models.DotWithBias(split.n_users, split.n_movies, 4, min_rating=ratings.min_rating,
+                             max_rating=ratings.max_rating)
+    rating_fit = training.train(dot, ratings, epochs=1, seed=0)
+    rating = rec.RatingModel(model=rating_fit).fit(split)
+    assert rating.model is dot and rating.fit_seconds >= rating_fit.seconds

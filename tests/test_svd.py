@@ -299,3 +299,20 @@ def test_plot_latent_space_draws_users_and_movies():
     with pytest.raises(ValueError, match="shapes"):
         svd.plot_latent_space(users[:, :1], movies, ["a", "b", "c"], ["X", "Y", "Z"])
     plt.close("all")
+
+
+def test_top_right_singular_vectors_span_the_svd_factors():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(3)
+    dense = rng.random((12, 40)) * (rng.random((12, 40)) < 0.3)
+    for matrix, plain in ((sp.csr_matrix(dense), dense), (dense, dense), (dense.T, dense.T)):
+        v = svd.top_right_singular_vectors(matrix, 5)
+        _, _, vt = np.linalg.svd(plain, full_matrices=False)
+        np.testing.assert_allclose(v @ v.T, vt[:5].T @ vt[:5], atol=1e-8)
+        np.testing.assert_allclose(v.T @ v, np.eye(5), atol=1e-8)
+    low_rank = np.outer(rng.random(6), rng.random(9))  # rank 1: the other directions are zero columns
+    v = svd.top_right_singular_vectors(low_rank, 3)
+    assert np.allclose(v[:, 1:], 0) and np.isclose(np.linalg.norm(v[:, 0]), 1)
+    with pytest.raises(ValueError, match="k must be between 1 and 6"):
+        svd.top_right_singular_vectors(low_rank, 7)
