@@ -7,6 +7,7 @@
     python3 tasks.py bench       train every model of the course and print one table
     python3 tasks.py student     build the student version (no solutions) into _build/student
     python3 tasks.py nbgrader    write an nbgrader course folder (--course DIR, default _build/nbgrader)
+    python3 tasks.py publish     write the notebooks the launch buttons open into _build/publish
     python3 tasks.py clean       remove _build/ and the generated notebooks
 
 Each command first makes sure a virtual environment exists in .venv with the project
@@ -66,7 +67,7 @@ def bootstrap() -> None:
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Python-side TensorFlow logs (its C++ logs: benchmark.py)
     # Never set MPLBACKEND here: a kernel started with MPLBACKEND=Agg draws no inline figures.
     env.pop("MPLBACKEND", None)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
@@ -192,6 +193,93 @@ def student(args: list[str], out: Path = STUDENT) -> None:
     print(f"\nStudent notebooks: {out / 'notebooks'}\nStudent site:      {(out / 'html' / 'index.html').as_uri()}\n")
 
 
+# --------------------------------------------------------------------------------------
+# Publishing: the notebooks that the book's Colab and Binder buttons open
+# --------------------------------------------------------------------------------------
+
+PUBLISH = ROOT / "_build" / "publish"
+
+COLAB_SETUP = """\
+# Set-up for Google Colab (added when the notebooks are published): install the course's
+# package and fetch the data. Anywhere else (Binder, your own machine) it does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    repository = "{repository}"
+    ref = "{ref}"
+    package = f"cfcourse @ git+{{repository}}@{{ref}}"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, package], check=True)
+    from cfcourse import data
+
+    data.load_movielens()"""
+
+
+def book_settings(root: Path = ROOT) -> dict:
+    """The publishing settings of ``_config.yml``: repository URL, its branch, the notebooks' branch."""
+    import yaml
+
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    return {"repository_url": config["repository"]["url"].rstrip("/"),
+            "branch": config["repository"].get("branch", "main"),
+            "notebooks_branch": config["sphinx"]["config"]["cfcourse_notebooks_branch"]}
+
+
+def notebook_pages(root: Path = ROOT) -> list[str]:
+    """The pages of ``_toc.yml`` (root first, in order) whose source is a MyST notebook, without suffix."""
+    import yaml
+
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    pages = [toc["root"]] + [entry["file"] for part in toc.get("parts", []) for entry in part.get("chapters", [])]
+    return [page for page in pages
+            if (root / f"{page}.md").is_file() and is_myst_notebook((root / f"{page}.md").read_text(encoding="utf-8"))]
+
+
+def publish(args: list[str], out: Path = PUBLISH, ref: str | None = None) -> list[Path]:
+    """Write what the branch of the published notebooks holds into ``out`` (default _build/publish).
+
+    One ``.ipynb`` per notebook page of the book, at the page's own path (``notebooks/01_data.ipynb``),
+    without outputs, whose first cell sets up Google Colab (:data:`COLAB_SETUP`); Binder's
+    requirements; a README. The package is installed from ``repository.url`` of ``_config.yml`` at
+    ``ref``: ``--ref REF``, else ``$GITHUB_SHA`` (in the workflow), else the configured branch.
+    """
+    import jupytext
+    import nbformat
+
+    if "--ref" in args:
+        ref = args[args.index("--ref") + 1]
+    settings = book_settings()
+    ref = ref or os.environ.get("GITHUB_SHA") or settings["branch"]
+    requirement = f"cfcourse @ git+{settings['repository_url']}@{ref}"
+    shutil.rmtree(out, ignore_errors=True)
+    written = []
+    for page in notebook_pages():
+        notebook = jupytext.reads((ROOT / f"{page}.md").read_text(encoding="utf-8"), fmt="md:myst")
+        setup = nbformat.v4.new_code_cell(COLAB_SETUP.format(repository=settings["repository_url"], ref=ref),
+                                          metadata={"cfcourse": "colab-setup"})
+        notebook.cells.insert(0, setup)
+        notebook.metadata.pop("jupytext", None)
+        notebook.metadata["colab"] = {"name": f"{Path(page).name}.ipynb", "provenance": []}
+        for n, cell in enumerate(notebook.cells):
+            cell.id = f"cell-{n}"
+        target = out / f"{page}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, target)
+        written.append(target)
+    (out / ".binder").mkdir(parents=True, exist_ok=True)
+    (out / ".binder" / "requirements.txt").write_text(f"{requirement}\n", encoding="utf-8")
+    (out / "README.md").write_text(
+        f"# Notebooks of *Collaborative filtering with embeddings*\n\n"
+        f"Generated by `python3 tasks.py publish` from {settings['repository_url']} at `{ref}`, and pushed to "
+        f"the branch `{settings['notebooks_branch']}` by the book's workflow. Do not edit: every push to "
+        f"`{settings['branch']}` replaces this branch. The book's Colab and Binder buttons open these files.\n",
+        encoding="utf-8")
+    _log(f"published {len(written)} notebooks into {out} (package from {requirement})")
+    return written
+
+
 def nbgrader(args: list[str]) -> None:
     """Write an nbgrader course folder (``--course DIR``, default _build/nbgrader); see
     cfcourse.classroom.nbgrader_course. Then run ``nbgrader generate_assignment <name>`` in it."""
@@ -221,7 +309,7 @@ def nbgrader(args: list[str]) -> None:
 
 
 COMMANDS = {"book": book, "test": test, "notebooks": notebooks, "bench": bench, "student": student,
-            "nbgrader": nbgrader, "clean": clean}
+            "nbgrader": nbgrader, "publish": publish, "clean": clean}
 
 
 def main() -> int:

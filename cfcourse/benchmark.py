@@ -5,13 +5,15 @@
     python3 tasks.py bench --repeat-check  # train each Keras model twice with one seed: identical?
     python3 tasks.py bench --post-all      # the post's recipe for every Keras model (about a minute each)
     python3 tasks.py bench --only "dot"    # only the rows whose name contains "dot"
+    python3 tasks.py bench --book          # what the book's results page reports (cached, see book_results)
     python3 tasks.py bench --ranking       # the recommenders on the ranking protocol (HR@10, NDCG@10, MRR, ...)
     python3 tasks.py bench --scale 1e5,1e6 # Spark ALS vs the streaming Keras model on synthetic data of
                                            # each size (needs Java and pyspark; see cfcourse.scaling)
 
 Recipes: *course* is batch 1024 with Adam at 5e-3; *post* is the blog post's batch 32 with Adam's default 1e-3,
-at most 10 epochs. Both stop early on validation RMSE with patience 2 and keep the best epoch. The classical
-references (global mean, regularised biases, truncated SVD) are computed by the package itself.
+at most 10 epochs (run 64 steps per call into TensorFlow, which gives the same weights with less overhead).
+Both stop early on validation RMSE with patience 2 and keep the best epoch. The classical references (global
+mean, regularised biases, truncated SVD) are computed by the package itself.
 
 ``--ranking`` runs another benchmark: every recommender of :func:`ranking_entries` on the default
 ranking protocol of :mod:`cfcourse.ranking` (temporal hold-out of each user's last ratings, full
@@ -21,18 +23,28 @@ ranking, 95% bootstrap CIs), and the table that chose how many ratings to hold o
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import re
 import sys
+import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
 RECIPES = {
     "course": dict(batch_size=1024, learning_rate=5e-3, epochs=30, patience=2),
-    "post": dict(batch_size=32, learning_rate=1e-3, epochs=10, patience=2),
+    "post": dict(batch_size=32, learning_rate=1e-3, epochs=10, patience=2, steps_per_execution=64),
 }
+
+#: The seeds of the results page: every Keras model is trained once with each.
+BOOK_SEEDS = (42, 43, 44)
+#: The modules whose code decides the results page's figures (their source is part of the cache key,
+#: with the functions of this module that train: other changes here keep the cached table).
+_BOOK_MODULES = ("data.py", "metrics.py", "models.py", "training.py")
 
 
 @dataclass(frozen=True)
@@ -132,6 +144,71 @@ def run_benchmark(split, seeds: list[int], post_all: bool = False, only: str | N
     return pd.DataFrame(rows)
 
 
+def _book_cache_file(seeds: tuple[int, ...]) -> "Path":
+    """Where :func:`book_results` keeps its table: named by a hash of everything that decides it."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    import keras
+
+    from .data import SHA256, cache_dir
+
+    import inspect
+
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for name in _BOOK_MODULES:
+        digest.update(name.encode() + b"\0" + (package / name).read_bytes())
+    for function in (_keras_entries, run_entry, book_results):  # of this module, only what trains
+        digest.update(inspect.getsource(function).encode())
+    versions = {"keras": keras.__version__, "numpy": np.__version__}
+    try:
+        import tensorflow as tf
+
+        versions["tensorflow"] = tf.__version__
+    except ImportError:  # pragma: no cover - another backend
+        pass
+    entries = [(e.name, e.recipe) for e in _keras_entries(post_all=True)]
+    digest.update(json.dumps([versions, entries, RECIPES, list(seeds), dict(SHA256)], sort_keys=True).encode())
+    return cache_dir() / "benchmark" / f"book-{digest.hexdigest()[:16]}.csv"
+
+
+def book_results(split=None, seeds: tuple[int, ...] = BOOK_SEEDS, compute: bool = True,
+                 progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """The figures of the book's results page: one row per (model, recipe, seed).
+
+    Every Keras model of the chapters is trained with the course's recipe, and the post's three
+    models (simple dot, dot + bias, DIY) with the post's recipe, once per seed in ``seeds``, on the
+    default split. That takes minutes, so the table is kept in the cfcourse cache folder under a name
+    that changes whenever the code, the library versions, the recipes, the seeds or the data change;
+    the book build computes it before it executes the pages (``python3 tasks.py bench --book`` does
+    the same by hand). With ``compute=False`` a missing table is an error instead.
+    """
+    path = _book_cache_file(tuple(seeds))
+    if path.is_file():
+        return pd.read_csv(path)
+    if not compute:
+        raise FileNotFoundError(f"the results page's benchmark is not computed yet ({path}): run "
+                                "python3 tasks.py bench --book (it takes a few minutes)")
+    if split is None:
+        from .data import load_split
+
+        _, _, split = load_split()
+    rows = []
+    for entry in _keras_entries(post_all=True):
+        for seed in seeds:
+            if progress:
+                progress(f"{entry.name} [{entry.recipe}] seed {seed}")
+            rows.append(dict(model=entry.name, recipe=entry.recipe, seed=seed, **run_entry(entry, split, seed)))
+    raw = pd.DataFrame(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    raw.to_csv(partial, index=False)
+    partial.replace(path)  # all or nothing: a run that fails half-way leaves no table behind
+    return raw
+
+
 def summarise(raw: pd.DataFrame) -> pd.DataFrame:
     """Mean (and sd over seeds) per model and recipe, in the order the entries ran."""
     grouped = raw.groupby(["model", "recipe"], sort=False)
@@ -168,6 +245,51 @@ def comparison(table: pd.DataFrame, model: str = "dot + bias (dropout)") -> str 
     return (f"{model}: the course recipe trains {post.seconds / course.seconds:.1f}x faster than the post's "
             f"({course.seconds:.1f} s vs {post.seconds:.1f} s) with a validation RMSE difference of "
             f"{course.val_rmse - post.val_rmse:+.4f} ({course.val_rmse:.4f} vs {post.val_rmse:.4f}).")
+
+
+#: A line of TensorFlow's C++ logging in Abseil's format (``E0000 00:00:1795490728.824512   20414
+#: node_def_util.cc:682] ...``),
+#: or Abseil's notice that logging was not initialised.
+NATIVE_LOG_LINE = re.compile(rb"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ [\w.+-]+:\d+\] "
+                             rb"|WARNING: All log messages before absl::InitializeLog\(\) is called)")
+
+
+@contextlib.contextmanager
+def without_native_logs(fd: int = 2) -> Iterator[None]:
+    """Drop TensorFlow's C++ log lines from file descriptor ``fd`` (stderr) while inside; keep the rest.
+
+    TensorFlow 2.21 logs through Abseil, and Abseil writes every message to stderr until
+    ``absl::InitializeLog()`` is called, which TensorFlow never does from Python: so neither
+    ``TF_CPP_MIN_LOG_LEVEL`` (even 3) nor Abseil's or glog's variables hide lines such as the oneDNN
+    notice (``port.cc``) or ``node_def_util.cc`` (abseil-cpp PR #1718 and #1957, unmerged). The only
+    thing that works from Python is to filter what reaches the file descriptor: ``fd`` is pointed at
+    a pipe, and a thread copies every line that is not a C++ log line to the original stderr.
+    """
+    try:
+        original = os.dup(fd)
+    except OSError:  # no such descriptor: nothing to filter
+        yield
+        return
+    read_end, write_end = os.pipe()
+    sys.stderr.flush()
+    os.dup2(write_end, fd)
+    os.close(write_end)
+
+    def copy() -> None:
+        with os.fdopen(read_end, "rb") as lines, os.fdopen(os.dup(original), "wb", buffering=0) as out:
+            for line in lines:
+                if not NATIVE_LOG_LINE.match(line):
+                    out.write(line)
+
+    thread = threading.Thread(target=copy, name="without-native-logs", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(original, fd)  # closes the pipe's last write end: the thread sees the end and stops
+        thread.join(timeout=10)
+        os.close(original)
 
 
 # --------------------------------------------------------------------------------------
@@ -295,11 +417,20 @@ def ranking_main(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # TensorFlow's own logging (after Abseil's start) honours this; what comes before, the filter drops.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with without_native_logs():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 tasks.py bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=1, help="number of seeds (42, 43, ...); default 1")
     parser.add_argument("--post-all", action="store_true", help="also run the post's recipe for every Keras model")
     parser.add_argument("--only", default=None, help="only the models whose name contains this text")
     parser.add_argument("--data", default=None, help="folder holding ml-latest-small (default: CFCOURSE_DATA, cache)")
+    parser.add_argument("--book", action="store_true",
+                        help="compute (or read from the cache) what the book's results page reports, and print it")
     parser.add_argument("--ranking", action="store_true",
                         help="benchmark the recommenders on the ranking protocol (HR@10 with CIs, NDCG@10, MRR, "
                              "coverage, popularity bias) instead of the rating models' RMSE")
@@ -339,6 +470,14 @@ def main(argv: list[str] | None = None) -> int:
 
     _, _, split = load_split(args.data)
     import keras  # noqa: F401  (import before timing anything)
+
+    if args.book:
+        start = time.perf_counter()
+        raw = book_results(split, progress=lambda msg: print(f"  training {msg} ...", file=sys.stderr, flush=True))
+        print(format_table(summarise(raw)))
+        print(f"\nthe results page's benchmark: {time.perf_counter() - start:.0f} s "
+              f"(kept in {_book_cache_file(BOOK_SEEDS)})")
+        return 0
 
     print(f"ml-latest-small, 80/20 split (seed 42): {len(split.y_train):,} training and "
           f"{len(split.y_valid):,} validation ratings", flush=True)

@@ -13,7 +13,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from .plots import _axes
+from .plots import _axes, place_labels
 from .svd import _as_matrix
 
 __all__ = [
@@ -130,6 +130,11 @@ def pca(matrix, center: bool = False, n_components: int | None = None) -> PCARes
 # Movie tables
 # --------------------------------------------------------------------------------------
 
+#: The book reads individual movies (their biases, components, neighbours) only when they have at
+#: least this many ratings, i.e. more than 20, the blog post's filter: below that, what a model
+#: learned about a movie rests on a handful of people.
+MIN_RATINGS = 21
+
 _YEAR = re.compile(r"\((\d{4})(?:\s*[-–]\s*\d{0,4}\s*)?\)\s*$")
 
 
@@ -141,6 +146,64 @@ def release_year(titles) -> pd.Series:
     titles = pd.Series(titles)
     years = titles.astype(str).str.strip().str.extract(_YEAR, expand=False)
     return pd.to_numeric(years, errors="coerce").astype("float64").rename("year")
+
+
+_ARTICLE = re.compile(r"^(?P<body>.+?), (?P<article>The|A|An|Les|Le|La|L'|Los|Las|El|Il|Lo|Die|Der|Das|Den|Det|"
+                      r"De|Het|Ein|Eine|Une|Un)$")
+_PARENS = re.compile(r"\s*\(([^()]*)\)\s*$")
+
+
+def _article_first(text: str) -> str:
+    match = _ARTICLE.match(text.strip())
+    if not match:
+        return text.strip()
+    article, body = match.group("article"), match.group("body")
+    return f"{article}{body}" if article.endswith("'") else f"{article} {body}"
+
+
+def natural_title(title: str, year: bool = True, alternative: bool = True) -> str:
+    """A MovieLens title as it reads in a sentence: the article moved back to the front.
+
+    ``"Shawshank Redemption, The (1994)"`` gives ``"The Shawshank Redemption (1994)"``, and
+    ``"Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)"`` gives
+    ``"Amelie (Le Fabuleux destin d'Amélie Poulain) (2001)"``. ``year=False`` drops the year, and
+    ``alternative=False`` drops alternative titles in parentheses (``"Seven (a.k.a. Se7en)"`` gives
+    ``"Seven"``), for short labels.
+    """
+    text = str(title).strip()
+    found_year = ""
+    match = _YEAR.search(text)
+    if match:
+        found_year, text = match.group(0).strip(), text[: match.start()].rstrip()
+    others = []
+    while (inner := _PARENS.search(text)) and inner.start() > 0:
+        others.insert(0, _article_first(inner.group(1)))
+        text = text[: inner.start()].rstrip()
+    parts = [_article_first(text)]
+    if alternative:
+        parts += [f"({other})" for other in others]
+    if year and found_year:
+        parts.append(found_year)
+    return " ".join(parts)
+
+
+def table_for_reading(frame: pd.DataFrame, precision: int = 2, hide_index: bool = False):
+    """A movie table as a reader should see it: titles as they read (:func:`natural_title`),
+    genres separated by commas, numbers with ``precision`` decimals, counts as whole numbers,
+    no cell cut short.
+
+    Returns a pandas ``Styler`` (the notebook shows it as a table); the frame is not changed.
+    """
+    shown = frame.copy()
+    if "title" in shown.columns:
+        shown["title"] = shown["title"].map(natural_title)
+    if "genres" in shown.columns:  # "Action|Adventure" wraps on a narrow screen as "Action, Adventure"
+        shown["genres"] = shown["genres"].astype(str).str.replace("|", ", ", regex=False)
+    styler = shown.style.format(precision=precision, thousands=",")
+    counts = [c for c in shown.columns if pd.api.types.is_integer_dtype(shown[c])]
+    if counts:
+        styler = styler.format("{:,}", subset=counts)
+    return styler.hide(axis="index") if hide_index else styler
 
 
 def movie_table(encoded, movies: pd.DataFrame) -> pd.DataFrame:
@@ -194,12 +257,12 @@ def _check_scores_table(scores, table: pd.DataFrame) -> np.ndarray:
 
 
 def extreme_movies(scores, table: pd.DataFrame, component: int, n: int = 10,
-                   min_ratings: int = 21) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   min_ratings: int = MIN_RATINGS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The ``n`` movies with the lowest and the ``n`` with the highest score on one component.
 
     ``component`` is a 0-based column of ``scores`` (0 = PC1). Only movies with at least
-    ``min_ratings`` ratings take part; the default 21 keeps the movies rated *more than 20
-    times*, as in the blog post. Returns ``(lowest, highest)``: two frames with the columns
+    ``min_ratings`` ratings take part; the default :data:`MIN_RATINGS` keeps the movies rated
+    *more than 20 times*, as in the blog post. Returns ``(lowest, highest)``: two frames with the columns
     title, genres, mean_rating, n_ratings and the score (named ``PC1``, ``PC2``, …),
     ``lowest`` sorted from the lowest score up and ``highest`` from the highest down.
     """
@@ -323,17 +386,18 @@ def embedding_heatmap(matrix, rows, ax=None, labels: Sequence[str] | None = None
     picked = m[rows] if isinstance(rows, slice) else m[np.asarray(rows, dtype=np.int64).reshape(-1)]
     if picked.shape[0] == 0:
         raise ValueError("rows selects no row of the matrix")
-    ax = _axes(ax, figsize=(7.0, 0.22 * picked.shape[0] + 1.2))
+    ax = _axes(ax, figsize=(5.0, 0.24 * picked.shape[0] + 1.9))
     limit = float(np.abs(picked).max()) or 1.0
     image = ax.imshow(picked, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
     ax.set_xlabel("embedding dimension")
-    ax.set_ylabel("movie")
     if labels is not None:
         if len(labels) != picked.shape[0]:
             raise ValueError(f"got {len(labels)} labels for {picked.shape[0]} rows")
-        ax.set_yticks(np.arange(picked.shape[0]), labels=list(labels), fontsize="x-small")
-    if colorbar:
-        ax.figure.colorbar(image, ax=ax, label="weight")
+        ax.set_yticks(np.arange(picked.shape[0]), labels=list(labels), fontsize="small")
+    else:
+        ax.set_ylabel("movie")
+    if colorbar:  # below the map, so that the cells keep the figure's width
+        ax.figure.colorbar(image, ax=ax, label="weight", location="bottom", shrink=0.8, aspect=30)
     return ax
 
 
@@ -359,19 +423,29 @@ def variance_explained_plot(ratio, ax=None, cumulative: bool = True):
     return ax
 
 
-def scatter_titles(scores2d, labels: Sequence[str], ax=None, fontsize: str = "x-small"):
-    """Scatter plot of 2-d coordinates (e.g. PC1 vs PC2), each point labelled with its title."""
+def scatter_titles(scores2d, labels: Sequence[str], ax=None, fontsize: str = "small"):
+    """Scatter plot of 2-d coordinates (e.g. PC1 vs PC2), each point labelled with its title.
+
+    The labels are placed where they overlap neither each other nor the points
+    (:func:`cfcourse.plots.place_labels`), long ones on two lines; the axes leave room for them.
+    """
     s = _as_matrix(scores2d, "scores2d")
     if s.shape[1] != 2:
         raise ValueError(f"scores2d must have two columns (x, y), got shape {s.shape}")
     if len(labels) != len(s):
         raise ValueError(f"got {len(labels)} labels for {len(s)} points")
-    ax = _axes(ax, figsize=(7.0, 5.5))
+    ax = _axes(ax, figsize=(5.0, 5.6))
     ax.axhline(0, color="grey", lw=0.6)
     ax.axvline(0, color="grey", lw=0.6)
-    ax.scatter(s[:, 0], s[:, 1], s=14, color="tab:blue")
-    for (x, y), label in zip(s, labels):
-        ax.annotate(str(label), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=fontsize)
+    ax.scatter(s[:, 0], s[:, 1], s=14, color="tab:blue", zorder=3)
     ax.set_xlabel("PC1")
     ax.set_ylabel("PC2")
+    (x0, x1), (y0, y1) = (s[:, 0].min(), s[:, 0].max()), (s[:, 1].min(), s[:, 1].max())
+    ax.set_xlim(x0 - 0.4 * (x1 - x0), x1 + 0.4 * (x1 - x0))
+    ax.set_ylim(y0 - 0.15 * (y1 - y0), y1 + 0.15 * (y1 - y0))
+    import textwrap
+
+    # long titles on two lines: narrower labels find free room more easily
+    wrapped = [textwrap.fill(str(label), 18, break_on_hyphens=False) for label in labels]
+    place_labels(ax, s, wrapped, fontsize=fontsize)
     return ax

@@ -1,14 +1,23 @@
-"""Plot helpers for the chapters. Each returns the matplotlib ``Axes`` it drew on."""
+"""Plot helpers for the chapters. Each returns the matplotlib ``Axes`` it drew on.
+
+Figures are at most :data:`MAX_WIDTH` inches wide, so that their text stays readable when a
+390-px phone scales them down; panels are stacked vertically, never side by side.
+"""
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+#: The widest figure of the book, in inches (at the book's 12-point text).
+MAX_WIDTH = 5.2
+#: The default size of one panel, in inches.
+FIGSIZE = (5.0, 3.2)
 
-def _axes(ax=None, figsize=(6.4, 3.6)):
+
+def _axes(ax=None, figsize=FIGSIZE):
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -49,7 +58,8 @@ def learning_curves(histories: Mapping[str, pd.DataFrame], baselines: Mapping[st
     ``histories`` maps a label to the ``history`` frame of :func:`cfcourse.training.train`;
     ``baselines`` maps a label to a horizontal reference line (e.g. the bias baseline).
     """
-    ax = _axes(ax, figsize=(6.4, 4.0))
+    entries = len(histories) * (2 if train else 1) + len(baselines or {})
+    ax = _axes(ax, figsize=(5.0, 2.9 + 0.22 * entries))  # room for the legend below
     for i, (label, hist) in enumerate(histories.items()):
         colour = f"C{i}"
         ax.plot(hist["epoch"], hist["val_rmse"], "-o", color=colour, label=f"{label} (validation)")
@@ -60,5 +70,110 @@ def learning_curves(histories: Mapping[str, pd.DataFrame], baselines: Mapping[st
     ax.set_xlabel("epoch")
     ax.set_ylabel("RMSE")
     ax.set_title(title)
-    ax.legend(fontsize="small")
+    legend_below(ax)
     return ax
+
+
+def legend_below(ax, **kwargs):
+    """The legend under the axes (below the x label), where it hides no curve.
+
+    Entries go in two columns when there are more than three and they are short enough to sit
+    side by side in a phone-sized figure. Returns the legend.
+    """
+    from matplotlib.transforms import offset_copy
+
+    handles, labels = ax.get_legend_handles_labels()
+    two = len(labels) > 3 and max(len(label) for label in labels) <= 24
+    # anchored 38 points under the axes: below the tick labels and the x label
+    below = offset_copy(ax.transAxes, fig=ax.figure, y=-38, units="points")
+    options = dict(loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below,
+                   fontsize="small", ncol=2 if two else 1, frameon=False)
+    options.update(kwargs)
+    return ax.legend(handles, labels, **options)
+
+
+def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pad: float = 3.0) -> list:
+    """Label points without overlaps: each label goes to the best free spot around its point.
+
+    The points with the nearest neighbours are labelled first. For each, the label is tried
+    beside the point (right and left, sliding up and down a little) and above and below it
+    (sliding sideways); a spot costs its overlap with the labels placed before, with a margin
+    around every other point (so that a label never sits where it could be read as another
+    point's), and with the outside of the axes, plus a little for its distance. The cheapest spot
+    wins; a label moved away from its point gets a thin leader line. Returns the annotations. Call
+    it after the axes limits are final.
+    """
+    import matplotlib.pyplot as plt  # noqa: F401  (the figure needs a canvas)
+
+    xy = np.asarray(xy, dtype=np.float64)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise ValueError(f"xy must have shape (n, 2), got {xy.shape}")
+    if len(labels) != len(xy):
+        raise ValueError(f"got {len(labels)} labels for {len(xy)} points")
+    fig = ax.figure
+    fig.draw_without_rendering()  # final layout, so that display coordinates hold
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    points = ax.transData.transform(xy)
+    margin = 9.0 * fig.dpi / 72  # around other points, in pixels
+    dots = [(x - margin, y - margin, x + margin, y + margin) for x, y in points]
+    # Spots beside the point (sliding up and down), then above and below it (sliding sideways),
+    # in points: (dx, dy, horizontal alignment, vertical alignment).
+    spots = []
+    for away in (pad, 4 * pad, 8 * pad):
+        for slide in (0, 7, -7, 14, -14, 21, -21, 28, -28, 36, -36, 45, -45):
+            spots += [(away, slide, "left", "center"), (-away, slide, "right", "center")]
+        for slide in (0, 20, -20, 40, -40, 60, -60):
+            spots += [(slide, away + 2, "center", "bottom"), (slide, -away - 2, "center", "top")]
+    gaps = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1)
+    np.fill_diagonal(gaps, np.inf)
+    crowding = (gaps < 60 * fig.dpi / 72).sum(axis=1)
+    # the points with the nearest neighbour first (they have the least room), then the most crowded
+    order = sorted(range(len(xy)), key=lambda i: (gaps[i].min() if len(xy) > 1 else 0, -crowding[i], i))
+    placed: list[tuple[float, float, float, float]] = []
+    annotations: dict[int, object] = {}
+
+    def overlap(a, b) -> float:
+        w = min(a[2], b[2]) - max(a[0], b[0])
+        h = min(a[3], b[3]) - max(a[1], b[1])
+        return w * h if w > 0 and h > 0 else 0.0
+
+    to_pixels = fig.dpi / 72
+    for i in order:
+        x, y = xy[i]
+        px, py = points[i]
+        probe = ax.annotate(str(labels[i]), (x, y), xytext=(0, 0), textcoords="offset points",
+                            ha="left", va="bottom", fontsize=fontsize, color=color)
+        extent = probe.get_window_extent(renderer)
+        probe.remove()
+        width, height = extent.width, extent.height
+        best = None
+        for dx, dy, ha, va in spots:  # the label's box for each spot, without drawing it
+            ax_ = px + dx * to_pixels
+            ay_ = py + dy * to_pixels
+            x0 = {"left": ax_, "right": ax_ - width, "center": ax_ - width / 2}[ha]
+            y0 = {"bottom": ay_, "top": ay_ - height, "center": ay_ - height / 2}[va]
+            box = (x0 - 1, y0 - 1, x0 + width + 1, y0 + height + 1)
+            outside = (max(frame.x0 - box[0], 0) + max(box[2] - frame.x1, 0)
+                       + max(frame.y0 - box[1], 0) + max(box[3] - frame.y1, 0))
+            clash = (sum(overlap(box, other) for other in placed)
+                     + sum(overlap(box, d) for j, d in enumerate(dots) if j != i) + 100 * outside)
+            distance = abs(dx) + abs(dy)
+            cost = clash * 1000 + distance
+            if best is None or cost < best[0]:
+                best = (cost, (dx, dy, ha, va), box, distance)
+        _, (dx, dy, ha, va), box, distance = best
+        text = ax.annotate(str(labels[i]), (x, y), xytext=(dx, dy), textcoords="offset points",
+                           ha=ha, va=va, fontsize=fontsize, color=color)
+        best = (best[0], text, box, distance)
+        _, text, box, distance = best
+        if distance > pad + 8:  # a thin leader line from the point to the nearest edge of its label
+            to_points = 72 / fig.dpi
+            edge = ((min(max(px, box[0]), box[2]) - px) * to_points,
+                    (min(max(py, box[1]), box[3]) - py) * to_points)
+            ax.annotate("", (x, y), xytext=edge, textcoords="offset points",
+                        arrowprops={"arrowstyle": "-", "lw": 0.5, "color": color or "grey",
+                                    "shrinkA": 0, "shrinkB": 2})
+        placed.append(box)
+        annotations[i] = text
+    return [annotations[i] for i in range(len(xy))]

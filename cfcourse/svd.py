@@ -329,8 +329,10 @@ def plot_rmse_by_k(table: pd.DataFrame, baselines: Mapping[str, float] | None = 
     """Validation RMSE against ``k`` (from :func:`svd_rmse_by_k`), with baselines as horizontal lines."""
     import matplotlib.pyplot as plt
 
+    from .plots import legend_below
+
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+        _, ax = plt.subplots(figsize=(5.0, 3.6), layout="constrained")
     ax.plot(table["k"], table["val_rmse"], "-o", color="C0", label="SVD (validation)")
     if train:
         ax.plot(table["k"], table["train_rmse"], "--o", color="C0", alpha=0.6, label="SVD (train)")
@@ -342,7 +344,7 @@ def plot_rmse_by_k(table: pd.DataFrame, baselines: Mapping[str, float] | None = 
     ax.set_xlabel("number of latent factors k (log scale)")
     ax.set_ylabel("RMSE")
     ax.set_title(title)
-    ax.legend(fontsize="small")
+    legend_below(ax)
     return ax
 
 
@@ -357,7 +359,7 @@ def _heatmap(ax, values: np.ndarray, title: str, row_labels: Sequence[str] | Non
     ax.set_yticks(range(values.shape[0]), row_labels if row_labels is not None else range(1, values.shape[0] + 1),
                   fontsize="small")
     for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize="x-small",
+        ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize="small",
                 color="white" if abs(v - (vmin + vmax) / 2) > 0.3 * (vmax - vmin) else "black")
     return im
 
@@ -366,8 +368,10 @@ def plot_factors(matrix, k: int = 2, row_labels: Sequence[str] | None = None,
                  col_labels: Sequence[str] | None = None):
     """Heatmaps of a small matrix and of its rank-``k`` factors ``U_k``, ``Σ_k`` and ``V_kᵀ``.
 
-    Returns the four ``Axes``. The factors are those of :func:`numpy.linalg.svd`, as printed
-    in the chapter (the sign of each pair of singular vectors is arbitrary).
+    Returns the four ``Axes``: the matrix on top, ``U_k`` and ``Σ_k`` side by side below it (both
+    narrow), ``V_kᵀ`` at the bottom, so that the figure stays narrow enough for a phone. The factors
+    are those of :func:`numpy.linalg.svd`, as printed in the chapter (the sign of each pair of
+    singular vectors is arbitrary).
     """
     import matplotlib.pyplot as plt
 
@@ -375,13 +379,16 @@ def plot_factors(matrix, k: int = 2, row_labels: Sequence[str] | None = None,
     k = _check_k(k, min(m.shape), "at most the smaller side of the matrix")
     u, s, vt = np.linalg.svd(m, full_matrices=False)
     u, s, vt = u[:, :k], s[:k], vt[:k]
-    fig, axes = plt.subplots(1, 4, figsize=(10, 3.4), layout="constrained",
-                             gridspec_kw={"width_ratios": [m.shape[1], k, k, m.shape[1]]})
+    fig = plt.figure(figsize=(5.0, 2.2 + 0.42 * (2 * m.shape[0] + k)), layout="constrained")
+    grid = fig.add_gridspec(3, 2, height_ratios=[m.shape[0], m.shape[0], k + 2.2], width_ratios=[k, k])
+    axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1]),
+            fig.add_subplot(grid[2, :])]
     factors = [f"factor {i + 1}" for i in range(k)]
     _heatmap(axes[0], m, "ratings R", row_labels, col_labels, np.abs(m).max(), "g", cmap="Greens", vmin=0.0)
     _heatmap(axes[1], u, "$U_k$ (users)", row_labels, factors, 1.0, ".2f")
     _heatmap(axes[2], np.diag(s), r"$\Sigma_k$", factors, factors, s.max(), ".1f")
     _heatmap(axes[3], vt, r"$V_k^\top$ (movies)", factors, col_labels, 1.0, ".2f")
+    axes[0].set_xticks(axes[0].get_xticks(), [])  # the movies are named under V_k^T
     return axes
 
 
@@ -402,7 +409,7 @@ def plot_latent_space(user_vectors, movie_vectors, user_labels: Sequence[str], m
     if len(user_labels) != len(users) or len(movie_labels) != len(movies):
         raise ValueError("give one label per user and per movie")
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.6, 4.6), layout="constrained")
+        _, ax = plt.subplots(figsize=(5.0, 4.6), layout="constrained")
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
     ax.scatter(users[:, 0], users[:, 1], color="C0", zorder=3, label="users")
@@ -429,5 +436,7 @@ def plot_latent_space(user_vectors, movie_vectors, user_labels: Sequence[str], m
     ax.set_xlim(xs.min() - (0.5 if (movies[:, 0] < 0).any() else 0.1) * xspan,
                 xs.max() + (0.5 if (movies[:, 0] > 0).any() else 0.1) * xspan)
     ax.set_ylim(ys.min() - 0.15 * yspan, ys.max() + 0.15 * yspan)
+    # One unit is as long on both axes, so that angles and lengths read off the plot are true.
+    ax.set_aspect("equal", adjustable="datalim")
     ax.legend(fontsize="small", loc="best")
     return ax

@@ -46,3 +46,39 @@ def test_bad_seed_count_is_rejected(capsys):
     with pytest.raises(SystemExit):
         benchmark.main(["--seeds", "0"])
     assert "--seeds must be at least 1" in capsys.readouterr().err
+
+
+def test_native_log_lines_are_dropped_from_stderr_and_the_rest_kept():
+    """TensorFlow's C++ lines (Abseil's format) never reach the terminal; other stderr lines do."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent('''
+        import os, sys
+        from cfcourse.benchmark import without_native_logs
+        with without_native_logs():
+            os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n")
+            os.write(2, b"I0000 00:00:1795490724.421653   20414 port.cc:153] oneDNN custom operations are on.\\n")
+            os.write(2, b"E0000 00:00:1795490728.824512   20414 node_def_util.cc:682] NodeDef mentions\\n")
+            print("  training simple dot [course] seed 42 ...", file=sys.stderr, flush=True)
+        print("after", file=sys.stderr, flush=True)
+        print("table on stdout")
+    ''')
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == ["  training simple dot [course] seed 42 ...", "after"]
+    assert result.stdout == "table on stdout\n"
+
+
+def test_bench_prints_no_tensorflow_log_lines():
+    """The whole command, as `python3 tasks.py bench` runs it: only the benchmark's own lines."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "cfcourse.benchmark", "--only", "simple dot"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not [line for line in result.stderr.splitlines() if benchmark.NATIVE_LOG_LINE.match(line.encode())]
+    assert result.stderr.splitlines() == ["  training simple dot [course] seed 42 ..."]
+    assert "simple dot" in result.stdout and "validation RMSE" in result.stdout

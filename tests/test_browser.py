@@ -164,3 +164,37 @@ def test_search_finds_the_chapters(watch, site):
     missing = [c for c in chapters if not any(f.endswith(c) for f in found)]
     assert not missing, f"search for 'embedding' misses {missing}; found {sorted(found)}"
     assert watch.errors == []
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize("page_path", [p for p in toc_files() if p.startswith("notebooks/")] + ["book/results"])
+def test_page_reads_on_a_390px_phone(browser, site, screenshots, page_path):
+    """At a phone's width nothing scrolls the page sideways, outputs wrap, and figures keep a readable size."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{site}/{page_path}.html", wait_until="networkidle")
+        page.eval_on_selector_all("img", "imgs => imgs.forEach(i => { i.loading = 'eager'; })")
+        page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=15000)
+        page.screenshot(path=str(screenshots / f"{page_path.replace('/', '__')}__390px.png"), full_page=True)
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"the page scrolls sideways by {overflow} px"
+        cut = page.eval_on_selector_all(
+            "div.cell_output pre",
+            "els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent.slice(0, 80))")
+        assert cut == [], f"outputs that do not wrap (cut off on a phone): {cut}"
+        shrunk = page.eval_on_selector_all(
+            "main figure img",
+            """imgs => imgs.map(i => [i.getAttribute('alt').slice(0, 40),
+                                      i.getBoundingClientRect().width / (i.naturalWidth / 2)])
+                       .filter(([alt, ratio]) => ratio < 0.6)""")
+        assert shrunk == [], f"figures shrunk below 60% of their size on a phone (text unreadable): {shrunk}"
+        squashed = page.eval_on_selector_all(
+            "main figure img",
+            """imgs => imgs.filter(i => Math.abs(i.getBoundingClientRect().height / i.getBoundingClientRect().width
+                                               - i.naturalHeight / i.naturalWidth) > 0.02).length""")
+        assert squashed == 0, "figures lost their proportions"
+    finally:
+        context.close()

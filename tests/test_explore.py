@@ -267,9 +267,43 @@ def test_plots_return_axes():
     assert isinstance(ax, matplotlib.axes.Axes) and len(ax.patches) == 8
     ax = explore.scatter_titles(m[:4, :2], ["w", "x", "y", "z"])
     assert isinstance(ax, matplotlib.axes.Axes)
-    assert [t.get_text() for t in ax.texts] == ["w", "x", "y", "z"]
+    assert sorted(t.get_text() for t in ax.texts if t.get_text()) == ["w", "x", "y", "z"]
     _, given = plt.subplots()
     assert explore.scatter_titles(m[:2, :2], ["a", "b"], ax=given) is given
+
+
+def test_scatter_labels_neither_overlap_nor_leave_the_axes():
+    """Close points with long titles (the map of famous movies had Armageddon over Independence Day)."""
+    rng = np.random.default_rng(3)
+    points = np.vstack([rng.normal(0, 1, (8, 2)), [[0.0, 0.0], [0.02, 0.01], [0.03, -0.02]]])
+    labels = [f"Independence Day {i}" for i in range(len(points))]
+    ax = explore.scatter_titles(points, labels)
+    fig = ax.figure
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text()]
+    assert len(boxes) == len(labels)
+    for i, a in enumerate(boxes):
+        assert frame.x0 <= a.x0 and a.x1 <= frame.x1 and frame.y0 <= a.y0 and a.y1 <= frame.y1, labels[i]
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), "two labels overlap"
+    plt.close("all")
+
+
+@pytest.mark.parametrize("title, natural, short", [
+    ("Shawshank Redemption, The (1994)", "The Shawshank Redemption (1994)", "The Shawshank Redemption"),
+    ("Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)", "Amelie (Le Fabuleux destin d'Amélie Poulain) (2001)",
+     "Amelie"),
+    ("Independence Day (a.k.a. ID4) (1996)", "Independence Day (a.k.a. ID4) (1996)", "Independence Day"),
+    ("Lord of the Rings: The Two Towers, The (2002)", "The Lord of the Rings: The Two Towers (2002)",
+     "The Lord of the Rings: The Two Towers"),
+    ("Father of the Bride Part II (1995)", "Father of the Bride Part II (1995)", "Father of the Bride Part II"),
+    ("Babylon 5", "Babylon 5", "Babylon 5"),
+])
+def test_natural_title(title, natural, short):
+    assert explore.natural_title(title) == natural
+    assert explore.natural_title(title, year=False, alternative=False) == short
 
 
 def test_plot_errors():
@@ -281,3 +315,13 @@ def test_plot_errors():
         explore.embedding_heatmap(np.ones((4, 2)), [0, 1], labels=["a", "b", "c"])
     with pytest.raises(ValueError, match="non-negative"):
         explore.variance_explained_plot([0.5, -0.1])
+
+
+def test_table_for_reading_shows_titles_as_they_read_and_whole_counts():
+    frame = pd.DataFrame({"title": ["Shawshank Redemption, The (1994)", "Toy Story (1995)"],
+                          "mean_rating": [4.4294, 3.9209], "n_ratings": np.array([317, 1215], dtype=np.int64)})
+    html = explore.table_for_reading(frame, hide_index=True).to_html()
+    assert "The Shawshank Redemption (1994)" in html and "Redemption, The" not in html
+    assert "4.43" in html and "4.4294" not in html
+    assert "1,215" in html and "317.00" not in html
+    assert frame["title"].iloc[0] == "Shawshank Redemption, The (1994)"  # the frame itself is unchanged

@@ -294,6 +294,12 @@ def test_plot_latent_space_draws_users_and_movies():
     np.testing.assert_allclose(ax.collections[0].get_offsets(), users)
     texts = [t.get_text() for t in ax.texts]
     assert {"a", "b", "c", "X / Y", "Z"} <= set(texts)  # identical movie vectors share a label
+    # the chapter reads angles and lengths off this plot: one unit is as long on both axes
+    ax.figure.draw_without_rendering()
+    width, height = ax.get_window_extent().width, ax.get_window_extent().height
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert ax.get_aspect() == 1.0
+    assert width / (x1 - x0) == pytest.approx(height / (y1 - y0), rel=1e-3)
     with pytest.raises(ValueError, match="one label per"):
         svd.plot_latent_space(users, movies, ["a"], ["X", "Y", "Z"])
     with pytest.raises(ValueError, match="shapes"):

@@ -56,6 +56,16 @@ def test_same_seed_gives_identical_weights_and_rmse(twin_runs):
     pd.testing.assert_frame_equal(first.history, second.history)
 
 
+def test_several_steps_per_execution_give_the_same_weights(split, twin_runs):
+    """The benchmark runs the post's small batches 64 steps per call: same steps, same weights."""
+    training.seed_everything(7)
+    batched = training.train(bias_model(), split, epochs=4, batch_size=100, learning_rate=1e-2, patience=10,
+                             seed=7, steps_per_execution=3)
+    for a, b in zip(twin_runs[0].model.get_weights(), batched.model.get_weights()):
+        assert np.array_equal(a, b)
+    assert batched.val_rmse == twin_runs[0].val_rmse
+
+
 def test_seed_everything_fixes_the_initial_weights():
     x = np.array([[0, 0], [1, 2]], dtype="int32")
     weights = {}
@@ -133,6 +143,7 @@ def test_early_stopping_point_rejects_bad_input():
     (dict(batch_size=0), ValueError, "epochs and batch_size must be positive"),
     (dict(learning_rate=0.0), ValueError, "learning_rate must be positive"),
     (dict(patience=-1), ValueError, "patience"),
+    (dict(steps_per_execution=0), ValueError, "steps_per_execution must be positive"),
 ])
 def test_train_rejects_bad_settings(split, kwargs, error, message):
     with pytest.raises(error, match=message):

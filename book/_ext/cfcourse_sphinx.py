@@ -1,21 +1,35 @@
-"""Sphinx extension of the course book: serve MathJax from the site itself, show each coding exercise's
-solution code only in its solution dropdown, and tidy the theme.
+"""Sphinx extension of the course book: serve MathJax from the site itself, tidy the theme, show
+solution code only in its dropdown, point the launch buttons at the published notebooks, and draw
+figures for high-DPI screens.
 
-The book's formulas must render without a network connection, so MathJax 3 is taken from the
-``django-static-mathjax`` wheel (a pip-installable copy of MathJax's ``es5`` build; it has no
-dependencies) and copied into ``_static/mathjax`` of the built site. ``mathjax_path`` in
-``_config.yml`` points at it.
-
-A coding exercise's solution cell (the code cell with ``### BEGIN SOLUTION`` / ``### END SOLUTION``, see
-:mod:`cfcourse.classroom.markup`) runs where it stands, so that the check cell after it passes, but its
-code is not shown there: :func:`move_solution_code` moves it, without the marker lines, to the top of
-the exercise's ``{solution}`` dropdown. Chapters need no tag for this.
+- The book's formulas must render without a network connection, so MathJax 3 is taken from the
+  ``django-static-mathjax`` wheel (a pip-installable copy of MathJax's ``es5`` build; it has no
+  dependencies) and copied into ``_static/mathjax`` of the built site. ``mathjax_path`` in
+  ``_config.yml`` points at it.
+- The Colab and Binder buttons open the ``.ipynb`` that ``python3 tasks.py publish`` writes and the
+  GitHub workflow pushes to the branch ``cfcourse_notebooks_branch`` of the repository named once,
+  in ``repository.url`` of ``_config.yml`` (see :func:`launch_urls`).
+- Every notebook the build executes runs in a kernel whose inline figures are 2x PNGs (shown at
+  their 1x size, so crisp on high-DPI screens) in the book's figure style (:data:`KERNEL_CONFIG`):
+  chapters need no set-up cell for it.
+- Before the pages execute, the models of the results page are trained (or read from the cache):
+  :func:`compute_results`.
+- A coding exercise's solution cell (the code cell with ``### BEGIN SOLUTION`` / ``### END
+  SOLUTION``, see :mod:`cfcourse.classroom.markup`) runs where it stands, so that the check cell after
+  it passes, but its code is not shown there: :func:`move_solution_code` moves it, without the marker
+  lines, to the top of the exercise's ``{solution}`` dropdown. Chapters need no tag for this.
+- ``static/cfcourse.css`` makes outputs wrap instead of scrolling sideways; ``static/favicon.svg``
+  is the site's icon.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from docutils import nodes
 from sphinx.application import Sphinx
@@ -117,9 +131,176 @@ def move_solution_code(app: Sphinx, doctree: nodes.document) -> None:
             node.parent.remove(node)
 
 
+STATIC = Path(__file__).resolve().parent / "static"
+
+# The IPython kernel configuration of every notebook the book build executes. "retina" makes the
+# inline backend save PNGs at twice the figure's dpi and tell the page to show them at 1x size.
+# The rc values are the book's figure style: text large enough to read when a figure is scaled
+# down to a 390-px phone screen (figures are at most 5.2 inches wide, see tests/test_notebooks.py).
+KERNEL_CONFIG = """\
+# Written by book/_ext/cfcourse_sphinx.py for the book build; do not edit.
+c.InlineBackend.figure_formats = {"retina"}
+c.InlineBackend.rc = {
+    "figure.dpi": 100,
+    "font.size": 12,
+    "axes.titlesize": "medium",
+    "legend.fontsize": "small",
+    "figure.figsize": (5.0, 3.2),
+}
+c.HistoryManager.enabled = False
+"""
+
+
+def configure_kernels(app: Sphinx, config) -> None:
+    """Give the kernels that execute the notebooks the book's figure settings (:data:`KERNEL_CONFIG`).
+
+    The kernels inherit the build's environment, so an IPython directory of the build's own
+    (``<build folder>/.ipython``) set in ``IPYTHONDIR`` reaches every one of them, whoever runs
+    the build (``tasks.py``, the tests, ``jupyter-book`` by hand).
+    """
+    profile = Path(app.outdir).parent / ".ipython" / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    (profile / "ipython_kernel_config.py").write_text(KERNEL_CONFIG, encoding="utf-8")
+    os.environ["IPYTHONDIR"] = str(profile.parent)
+
+
+def add_static_files(app: Sphinx, config) -> None:
+    """Serve the extension's stylesheet and favicon, and use them."""
+    config.html_static_path = [*config.html_static_path, str(STATIC)]
+    if not config.html_favicon:
+        config.html_favicon = str(STATIC / "favicon.svg")
+    app.add_css_file("cfcourse.css")
+
+
+# --------------------------------------------------------------------------------------
+# Launch buttons
+# --------------------------------------------------------------------------------------
+
+
+def github_repository(url: str) -> tuple[str, str]:
+    """``(owner, name)`` of a ``https://github.com/owner/name`` repository URL."""
+    parts = url.rstrip("/").removesuffix(".git").split("github.com/", 1)
+    if len(parts) != 2 or parts[1].count("/") != 1 or not all(parts[1].split("/")):
+        raise ExtensionError(f"repository.url in _config.yml must look like https://github.com/OWNER/NAME, "
+                             f"got {url!r}")
+    owner, name = parts[1].split("/")
+    return owner, name
+
+
+def launch_urls(repository_url: str, notebooks_branch: str, pagename: str,
+                binderhub_url: str = "https://mybinder.org", colab_url: str = "https://colab.research.google.com",
+                interface: str = "jupyterlab") -> dict[str, str]:
+    """The Binder and Colab links of one page: both open ``<pagename>.ipynb`` on ``notebooks_branch``.
+
+    That branch holds what ``python3 tasks.py publish`` writes (one ``.ipynb`` per notebook page, at
+    the page's path, with a first cell that sets up Colab) and the workflow pushes.
+    """
+    owner, name = github_repository(repository_url)
+    path = quote(f"{pagename}.ipynb")
+    ui = {"classic": "tree", "jupyterlab": "lab/tree"}[interface]
+    return {
+        "Binder": f"{binderhub_url.rstrip('/')}/v2/gh/{owner}/{name}/{quote(notebooks_branch)}?urlpath={ui}/{path}",
+        "Colab": f"{colab_url.rstrip('/')}/github/{owner}/{name}/blob/{quote(notebooks_branch)}/{path}",
+    }
+
+
+def point_launch_buttons(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Rewrite sphinx-book-theme's Binder and Colab links (which point at files that are never
+    committed) to the published notebooks of :func:`launch_urls`."""
+    groups = [b for b in context.get("header_buttons", []) if b.get("label") == "launch-buttons"]
+    if not groups:
+        return
+    options = app.config.html_theme_options
+    launch = options.get("launch_buttons", {})
+    urls = launch_urls(options["repository_url"], app.config.cfcourse_notebooks_branch, pagename,
+                       launch.get("binderhub_url") or "https://mybinder.org",
+                       launch.get("colab_url") or "https://colab.research.google.com",
+                       launch.get("notebook_interface", "classic"))
+    for group in groups:
+        for button in group["buttons"]:
+            if button.get("text") in urls:
+                button["url"] = urls[button["text"]]
+
+
+def compute_results(app: Sphinx, env, docnames: list[str]) -> None:
+    """Train what the results page reports before the pages execute (``cfcourse.benchmark.book_results``).
+
+    The page itself only reads the table, so it runs in seconds like every other notebook; the
+    training (minutes) happens here, once per change of the code, in a separate process, and is
+    kept in the cfcourse cache for the next builds (the tests' build, the student build).
+    """
+    if app.config.cfcourse_results_page not in docnames:
+        return
+    command = [sys.executable, "-m", "cfcourse.benchmark", "--book"]
+    print(f"cfcourse: {' '.join(command[1:])} (the results page's models; cached after the first run)", flush=True)
+    if subprocess.run(command).returncode != 0:
+        raise ExtensionError("the results page's benchmark failed: run python3 tasks.py bench --book to see why")
+
+
+# --------------------------------------------------------------------------------------
+# Bibliography: author-year labels in the list, as in the text
+# --------------------------------------------------------------------------------------
+
+
+def author_year_label(entry) -> str:
+    """``Keydana, 2018``; ``Harper and Konstan, 2015``; ``Koren et al., 2009``; ``Google, 2024``."""
+    import codecs
+
+    import latexcodec  # noqa: F401  (registers the "ulatex" codec; a dependency of pybtex)
+
+    def plain(text: str) -> str:  # J\"arvelin -> Järvelin, {Google} -> Google
+        return codecs.decode(text, "ulatex").replace("{", "").replace("}", "")
+
+    people = entry.persons.get("author") or entry.persons.get("editor") or []
+    names = [plain(" ".join(person.last_names)) for person in people]
+    if not names:
+        who = plain(entry.fields.get("title", entry.key))
+    elif len(names) == 1:
+        who = names[0]
+    elif len(names) == 2:
+        who = f"{names[0]} and {names[1]}"
+    else:
+        who = f"{names[0]} et al."
+    return f"{who}, {entry.fields.get('year', 'n.d.')}"
+
+
+def bibliography_style():
+    """The pybtex style of the book's bibliography (``bibtex_default_style: cfcourse_author_year``):
+    pybtex's ``unsrt`` entries, sorted by author and year, labelled :func:`author_year_label` (with
+    a, b, ... when two entries would get the same label)."""
+    from pybtex.style.formatting.unsrt import Style as Unsrt
+    from pybtex.style.labels import BaseLabelStyle
+
+    class AuthorYearLabels(BaseLabelStyle):
+        def format_labels(self, sorted_entries):
+            labels = [author_year_label(entry) for entry in sorted_entries]
+            seen: dict[str, int] = {}
+            for label in labels:
+                if labels.count(label) == 1:
+                    yield label
+                else:
+                    seen[label] = seen.get(label, 0) + 1
+                    yield label + "abcdefghijklmnopqrstuvwxyz"[seen[label] - 1]
+
+    class AuthorYear(Unsrt):
+        default_label_style = AuthorYearLabels
+        default_sorting_style = "author_year_title"
+
+    return AuthorYear
+
+
 def setup(app: Sphinx) -> dict:
+    from pybtex.plugin import register_plugin
+
+    register_plugin("pybtex.style.formatting", "cfcourse_author_year", bibliography_style(), force=True)
+    app.add_config_value("cfcourse_notebooks_branch", "notebooks", "html", types=[str])
+    app.add_config_value("cfcourse_results_page", "book/results", "env", types=[str])
+    app.connect("env-before-read-docs", compute_results)
     app.connect("doctree-read", move_solution_code)
     app.connect("config-inited", set_theme_defaults)
+    app.connect("config-inited", configure_kernels)
+    app.connect("config-inited", add_static_files)
     app.connect("html-page-context", drop_duplicate_scripts, priority=100)
+    app.connect("html-page-context", point_launch_buttons, priority=600)
     app.connect("build-finished", copy_mathjax)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

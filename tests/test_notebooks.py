@@ -1,0 +1,240 @@
+"""Every notebook page of the book reads well, whoever wrote it.
+
+Each test runs over the notebook pages that ``_toc.yml`` lists (``tasks.notebook_pages()``), so a new
+chapter is held to the same rules without any change here:
+
+- code lines fit in 88 columns;
+- every figure is a numbered figure: a caption, a name the prose references with ``{numref}``, and
+  alt text that says what it shows (myst-nb cell metadata ``mystnb: figure: {caption, name}`` and
+  ``mystnb: image: {alt}``);
+- figures are at most ``plots.MAX_WIDTH`` inches wide and never put panels side by side (they must
+  stay readable on a 390-px phone);
+- visible code never uses a name defined only in a hidden cell: each page still runs with its hidden
+  cells removed (slow);
+- in the built book: figures are numbered, described and drawn at twice their size (crisp on high-DPI
+  screens), outputs are formatted for reading, and movie titles in the prose read naturally (slow).
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import inspect
+import re
+from pathlib import Path
+
+import jupytext
+import pytest
+
+import tasks
+from cfcourse import explore, plots
+from test_book import ROOT, build_once
+
+PAGES = tasks.notebook_pages()
+MAX_COLUMNS = 88
+#: Cells the reader does not see: their code must not define what visible code uses.
+HIDDEN = {"remove-cell", "remove-input"}
+FIGURE_NAME = re.compile(r"fig-[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def read(page: str):
+    return jupytext.read(ROOT / f"{page}.md")
+
+
+def code_cells(page: str):
+    return [cell for cell in read(page).cells if cell.cell_type == "code"]
+
+
+def prose(page: str) -> str:
+    return "\n".join(cell.source for cell in read(page).cells if cell.cell_type == "markdown")
+
+
+def figure_cells(page: str):
+    return [cell for cell in code_cells(page) if "figure" in cell.metadata.get("mystnb", {})]
+
+
+def test_the_rules_apply_to_every_chapter():
+    chapters = [page for page in PAGES if page.startswith("notebooks/")]
+    assert len(chapters) == len(list((ROOT / "notebooks").glob("*.md")))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_code_lines_fit_in_88_columns(page):
+    long = [f"cell {n}: {len(line)} columns: {line.strip()[:60]}"
+            for n, cell in enumerate(read(page).cells) if cell.cell_type == "code"
+            for line in cell.source.splitlines() if len(line) > MAX_COLUMNS]
+    assert not long, f"{page}: code lines longer than {MAX_COLUMNS} columns:\n" + "\n".join(long)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_figures_have_a_caption_a_name_the_prose_references_and_alt_text(page):
+    text = prose(page)
+    for cell in figure_cells(page):
+        options = cell.metadata["mystnb"]
+        figure, alt = options["figure"], str(options.get("image", {}).get("alt", "")).strip()
+        name, caption = str(figure.get("name", "")), str(figure.get("caption", "")).strip()
+        where = f"{page}, figure {name or '(no name)'}"
+        assert FIGURE_NAME.fullmatch(name), f"{where}: name it fig-NN-what (lower case, dashes)"
+        assert len(caption.split()) >= 5 and caption.endswith("."), f"{where}: a caption is a sentence"
+        assert len(alt.split()) >= 15, f"{where}: alt text must describe what the figure shows"
+        assert alt != caption and not re.search(r"\.(png|svg|jpe?g)\b", alt), f"{where}: alt text is not a file"
+        assert f"{{numref}}`{name}`" in text, f"{where}: the prose must reference it with {{numref}}`{name}`"
+
+
+def test_figure_names_are_unique_across_the_book():
+    names = [cell.metadata["mystnb"]["figure"].get("name") for page in PAGES for cell in figure_cells(page)]
+    assert len(names) == len(set(names)), f"figure names used twice: {sorted(n for n in names if names.count(n) > 1)}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_figures_fit_a_phone(page):
+    """Narrow figures, and panels stacked rather than side by side."""
+    for n, cell in enumerate(code_cells(page)):
+        for width in re.findall(r"figsize\s*=\s*\(\s*([\d.]+)\s*,", cell.source):
+            assert float(width) <= plots.MAX_WIDTH, (
+                f"{page}, cell {n}: a figure {width} inches wide (at most {plots.MAX_WIDTH}) shrinks to "
+                "unreadable text on a phone")
+        grids = re.findall(r"subplots\(\s*(\d+)\s*,\s*(\d+)", cell.source)
+        columns = [int(c) for _, c in grids] + [int(c) for c in re.findall(r"ncols\s*=\s*(\d+)", cell.source)]
+        assert all(c <= 1 for c in columns), f"{page}, cell {n}: stack panels vertically (subplots(n, 1))"
+
+
+def test_package_figures_fit_a_phone():
+    assert plots.FIGSIZE[0] <= plots.MAX_WIDTH
+    import cfcourse
+
+    for path in Path(cfcourse.__file__).parent.rglob("*.py"):
+        for width in re.findall(r"figsize\s*=\s*\(\s*([\d.]+)\s*,", path.read_text(encoding="utf-8")):
+            assert float(width) <= plots.MAX_WIDTH, f"{path.name}: a figure {width} inches wide"
+
+
+def test_one_threshold_for_reading_movies():
+    """The movies the book reads one by one have more than 20 ratings, said the same way everywhere."""
+    assert explore.MIN_RATINGS == 21
+    assert inspect.signature(explore.extreme_movies).parameters["min_ratings"].default == explore.MIN_RATINGS
+    other = re.compile(r"(at least|or more)\s+(20|twenty)\b|\b(20|twenty)\s+(or more|and more)", re.I)
+    for page in PAGES:
+        found = other.findall(prose(page))
+        assert not found, f"{page}: say 'more than 20 ratings' (explore.MIN_RATINGS), not {found}"
+
+
+# --------------------------------------------------------------------------------------
+# Slow: run each page without its hidden cells
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_with_its_hidden_cells_removed(page):
+    """Hidden cells only glue and assert: the code a reader sees runs on its own."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    notebook = read(page)
+    notebook.cells = [cell for cell in notebook.cells if not HIDDEN & set(cell.metadata.get("tags", []))]
+    notebook = nbformat.from_dict(notebook)
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str((ROOT / page).parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        pytest.fail(f"{page} fails without its hidden cells (visible code uses a name only a hidden cell "
+                    f"defines?):\n{str(error)[-1500:]}")
+
+
+# --------------------------------------------------------------------------------------
+# Slow: the built book
+# --------------------------------------------------------------------------------------
+
+
+def _main(page_html: str) -> str:
+    match = re.search(r"<main[^>]*>(.*)</main>", page_html, re.S)
+    return match.group(1) if match else page_html
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES)
+def test_built_figures_are_numbered_described_and_crisp(page):
+    html = build_once()
+    text = _main((html / f"{page}.html").read_text(encoding="utf-8"))
+    images = re.findall(r"<img[^>]*_images/[^>]*>", text)
+    figures = re.findall(r'<figure[^>]*id="([^"]+)"[^>]*>(.*?)</figure>', text, re.S)
+    assert len(images) == len(figures), f"{page}: {len(images)} images but {len(figures)} numbered figures"
+    for ident, body in figures:
+        assert re.search(r'<span class="caption-number">Fig\. [\d.]+ </span>', body), f"{page}: #{ident} unnumbered"
+        assert f'href="#{ident}"' in text, f"{page}: figure #{ident} is never referenced"
+        tag = re.search(r"<img[^>]*>", body).group(0)
+        alt = html_lib.unescape(re.search(r'alt="([^"]*)"', tag).group(1))
+        assert len(alt.split()) >= 15 and "_images" not in alt, f"{page}: #{ident} has no real alt text"
+        src = re.search(r'src="([^"]+)"', tag).group(1)
+        width = re.search(r'width:\s*([\d.]+)px|width="([\d.]+)', tag)
+        assert width, f"{page}: #{ident} has no display width (a 2x image must be shown at half its size)"
+        shown = float(width.group(1) or width.group(2))
+        pixels, _ = _png_size((html / page).parent / src)
+        assert pixels == pytest.approx(2 * shown, abs=2), f"{page}: #{ident} is not drawn at 2x ({pixels} px)"
+        assert shown <= 560, f"{page}: #{ident} is {shown} px wide: too wide to read on a phone"
+
+
+def _outputs(page: str):
+    import nbformat
+
+    executed = build_once().parent / "jupyter_execute" / f"{page}.ipynb"
+    notebook = nbformat.read(executed, as_version=4)
+    for n, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            yield n, data.get("text/html", ""), data.get("text/plain", "") if "text/html" not in data else "", \
+                output.get("text", "")
+
+
+def _table_columns(table_html: str) -> list[list[str]]:
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table_html, re.S)
+    cells = [[html_lib.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+             for r in rows]
+    cells = [r for r in cells if r]
+    width = max((len(r) for r in cells), default=0)
+    return [[r[i] for r in cells if len(r) == width] for i in range(width)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES)
+def test_outputs_are_formatted_for_reading(page):
+    """No 1.055822e-14, no 0.8545361402567108, no counts as 809.0, no table cut short by pandas."""
+    problems = []
+    for n, html, plain, stream in _outputs(page):
+        shown = html + plain + stream
+        where = f"cell {n}"
+        if re.search(r"\d\.\d+e[-+]\d+", shown):
+            problems.append(f"{where}: scientific notation: round it")
+        if re.search(r"\d\.\d{7,}", shown):
+            problems.append(f"{where}: a number with 7 or more decimals: round it")
+        for table in re.findall(r"<table.*?</table>", html, re.S):
+            for column in _table_columns(table):
+                if any(v.endswith("...") for v in column):
+                    problems.append(f"{where}: pandas cut a cell short (use .style, or shorter text)")
+                whole = [v for v in column if re.fullmatch(r"-?[\d,]+\.0", v)]
+                if whole and len(whole) == len(column) and any(float(v.replace(",", "")) > 5 for v in whole):
+                    problems.append(f"{where}: a column of counts shown as floats ({column[:3]})")
+        if re.search(r"^.{20,}\.\.\.\s{2,}", plain, re.M):
+            problems.append(f"{where}: pandas cut a cell short")
+    assert not problems, f"{page}:\n" + "\n".join(problems)
+
+
+_UNNATURAL = re.compile(r"\w, (The|A|An|Le|La|Les|Il|El|Die|Der|Das)(?: \(\d{4}\))?(?=[\s.,;:)]|$)")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES)
+def test_movie_titles_in_the_prose_read_naturally(page):
+    text = _main((build_once() / f"{page}.html").read_text(encoding="utf-8"))
+    text = re.sub(r"<(pre|code|table|script|style)[^>]*>.*?</\1>", " ", text, flags=re.S)
+    text = re.sub(r'<div class="cell_output.*?</div>\s*</div>', " ", text, flags=re.S)
+    sentences = [html_lib.unescape(re.sub(r"<[^>]+>", "", p)) for p in re.findall(r"<(?:p|li)>(.*?)</(?:p|li)>", text, re.S)]
+    bad = [s.strip()[:120] for s in sentences if _UNNATURAL.search(s)]
+    assert not bad, f"{page}: write titles as they read ('The Shawshank Redemption'): {bad}"
