@@ -24,6 +24,10 @@ Modules (import the one you need; nothing heavy is imported here):
 - :mod:`cfcourse.checks`: checks for the exercises.
 - :mod:`cfcourse.classroom`: the exercise markup, the student version, the leak search and the nbgrader
   export (``python3 tasks.py student``, ``python3 tasks.py nbgrader``).
+- Beyond one machine: :mod:`cfcourse.spark` (is Spark usable, a quiet local session, ALS helpers),
+  :mod:`cfcourse.parquet` (ratings as Parquet), :mod:`cfcourse.streaming` (Keras training from a
+  streaming ``tf.data`` pipeline), :mod:`cfcourse.synthetic` (MovieLens-like ratings of any size),
+  :mod:`cfcourse.scaling` (``python3 tasks.py bench --scale``), :mod:`cfcourse.bigdata` (ml-25m, ml-32m).
 """
 
 __version__ = "0.1.0"

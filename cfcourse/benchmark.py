@@ -8,6 +8,8 @@
     python3 tasks.py bench --book          # what the book's results page reports (cached, see book_results)
     python3 tasks.py bench --ranking       # the recommenders on the ranking protocol (HR@10, NDCG@10, MRR, ...)
     python3 tasks.py bench --widths        # how many dimensions: dot + bias and the deep model, widths 2-128, 3 seeds
+    python3 tasks.py bench --scale 1e5,1e6 # Spark ALS vs the streaming Keras model on synthetic data of
+                                           # each size (needs Java and pyspark; see cfcourse.scaling)
 
 Recipes: *course* is batch 1024 with Adam at 5e-3; *post* is the blog post's batch 32 with Adam's default 1e-3,
 at most 10 epochs (run 64 steps per call into TensorFlow, which gives the same weights with less overhead).
@@ -324,6 +326,14 @@ class RankingEntry:
 
     name: str
     build: Callable  # () -> unfitted Recommender
+    #: () -> None when the entry can run here, else a message saying what is missing (e.g. Java for Spark)
+    unavailable: Callable[[], str | None] = lambda: None
+
+
+def _spark_problem() -> str | None:
+    from .spark import spark_problem
+
+    return spark_problem()
 
 
 def ranking_entries() -> list[RankingEntry]:
@@ -343,6 +353,8 @@ def ranking_entries() -> list[RankingEntry]:
         RankingEntry("ranking model (softmax)", rec.SoftmaxModel),
         *_deep_ranking_entries(),
         *_sequence_entries(),
+        RankingEntry("ALS (Spark), ratings", _als_entry(implicit=False), _spark_problem),
+        RankingEntry("ALS (Spark), implicit", _als_entry(implicit=True), _spark_problem),
     ]
 
 
@@ -378,6 +390,18 @@ def _sequence_entries() -> list[RankingEntry]:
     ]
 
 
+def _als_entry(implicit: bool) -> Callable:
+    """Spark's ALS as in the chapter "Beyond one machine": rank 10, on ratings or as implicit feedback."""
+    def build():
+        from .als import ALSRecommender
+
+        if implicit:
+            return ALSRecommender(rank=10, max_iter=10, reg_param=0.01, alpha=1.0, implicit=True, blocks=2)
+        return ALSRecommender(rank=10, max_iter=10, reg_param=0.15, blocks=2)
+
+    return build
+
+
 def run_ranking_benchmark(split, entries: list[RankingEntry] | None = None, only: str | None = None,
                           progress: Callable[[str], None] | None = None):
     """Fit and evaluate every entry on ``split`` (test part); returns ``ranking.comparison_table`` rows."""
@@ -390,6 +414,11 @@ def run_ranking_benchmark(split, entries: list[RankingEntry] | None = None, only
             raise ValueError(f"no ranking benchmark entry matches {only!r}")
     rows = []
     for entry in entries:
+        problem = entry.unavailable()
+        if problem:
+            if progress:
+                progress(f"{entry.name}: skipped. {problem}")
+            continue
         if progress:
             progress(entry.name)
         model = entry.build()
@@ -417,8 +446,13 @@ def ranking_main(args) -> int:
           f"{len(split.test):,} test ratings; {split.n_users} users ranked over all {split.n_movies:,} movies, "
           f"known movies masked). 95% bootstrap CIs over users. Load average at start: {load}.", flush=True)
     start = time.perf_counter()
-    table = run_ranking_benchmark(split, only=args.only,
-                                  progress=lambda name: print(f"  fitting {name} ...", file=sys.stderr, flush=True))
+    def progress(message: str) -> None:
+        if "skipped" in message:  # an entry that cannot run here (e.g. Spark without Java): say so on stdout
+            print(f"  {message}", flush=True)
+        else:
+            print(f"  fitting {message} ...", file=sys.stderr, flush=True)
+
+    table = run_ranking_benchmark(split, only=args.only, progress=progress)
     print()
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(format_comparison(table).to_string())
@@ -530,13 +564,34 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat-check", action="store_true",
                         help="train every Keras model a second time with the same seed and report whether the "
                              "validation RMSE is bit-identical (determinism)")
+    scale = parser.add_argument_group("scale benchmark (--scale; see cfcourse.scaling)")
+    scale.add_argument("--scale", default=None, metavar="SIZES",
+                       help="comma-separated numbers of synthetic ratings, e.g. 1e5,1e6,1e7,2.5e7: time Spark ALS "
+                            "(local[1], local[*]) and the streaming Keras dot + bias model at each size")
+    scale.add_argument("--scale-dir", default=None,
+                       help="folder for the generated data (default: the cache folder's synthetic/)")
+    scale.add_argument("--als-iterations", type=int, default=10, help="ALS iterations (passes); default 10")
+    scale.add_argument("--keras-passes", type=int, default=2, help="Keras epochs (passes); default 2")
+    scale.add_argument("--keras-batch", type=int, default=8192, help="Keras batch size; default 8192")
+    scale.add_argument("--spark-memory", default="4g", help="the Spark JVM's heap; default 4g")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
     if args.widths:
-        if args.ranking or args.seeds != 1 or args.post_all or args.repeat_check or args.only:
+        if args.ranking or args.scale is not None or args.seeds != 1 or args.post_all or args.repeat_check or args.only:
             parser.error("--widths runs its own seeds and models: use it alone (with --data if needed)")
         return widths_main(args)
+    if args.scale is not None:
+        if args.ranking:
+            parser.error("--scale and --ranking are two separate benchmarks: run one at a time")
+        from .scaling import ScaleSettings, main as scale_main
+
+        for name in ("als_iterations", "keras_passes", "keras_batch"):
+            if getattr(args, name) < 1:
+                parser.error(f"--{name.replace('_', '-')} must be at least 1")
+        settings = ScaleSettings(als_iterations=args.als_iterations, keras_passes=args.keras_passes,
+                                 keras_batch=args.keras_batch, spark_memory=args.spark_memory)
+        return scale_main(args.scale, args.scale_dir, settings)
     if args.ranking:
         if args.seeds != 1 or args.post_all or args.repeat_check:
             parser.error("--ranking runs one seed of each recommender: drop --seeds, --post-all and --repeat-check")

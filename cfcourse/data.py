@@ -201,7 +201,11 @@ def _download_failed(reason: str) -> DownloadError:
     return DownloadError(f"Downloading the MovieLens data failed: {reason}\n" + _how_to_provide())
 
 
-def _describe_request_error(exc: Exception, url: str, timeout: float) -> str:
+def _describe_request_error(exc: Exception, url: str, timeout: float, env_var: str = ENV_URL) -> str:
+    """What went wrong with a request, in words, ending in "Nothing was saved".
+
+    ``env_var`` is the environment variable that holds the address, named when it is invalid.
+    """
     import requests
 
     exceptions = requests.exceptions
@@ -211,7 +215,7 @@ def _describe_request_error(exc: Exception, url: str, timeout: float) -> str:
         return f"the server answered {status} for {url}. Nothing was saved."
     if isinstance(exc, (exceptions.MissingSchema, exceptions.InvalidSchema, exceptions.InvalidURL,
                         exceptions.URLRequired)):
-        return f"{url!r} is not a valid http(s) address (check {ENV_URL}). Nothing was saved."
+        return f"{url!r} is not a valid http(s) address (check {env_var}). Nothing was saved."
     if isinstance(exc, exceptions.Timeout) and not isinstance(exc, exceptions.ReadTimeout):
         return f"no connection to {url} within {timeout:g} s. Nothing was saved; check your network."
     if isinstance(exc, exceptions.ReadTimeout):
@@ -372,8 +376,15 @@ def download_movielens(url: str | None = None, cache: str | os.PathLike | None =
         _remove_created(root, top_created)
 
 
-def _install(unpacked: Path, target: Path, work: Path) -> None:
-    """Move ``unpacked`` to ``target``; an old ``target`` is set aside first and restored on failure."""
+def _install(unpacked: Path, target: Path, work: Path, complete=None,
+             failed=None) -> None:
+    """Move ``unpacked`` to ``target``; an old ``target`` is set aside first and restored on failure.
+
+    ``complete(folder)`` tells whether a folder holds a usable copy (default: ml-latest-small's
+    files), ``failed(reason)`` builds the error (default: the small set's download error).
+    """
+    complete = complete or _complete
+    failed = failed or _download_failed
     backup = work / "previous"
     had_old = target.exists() or target.is_symlink()
     if had_old:
@@ -381,11 +392,11 @@ def _install(unpacked: Path, target: Path, work: Path) -> None:
     try:
         os.replace(unpacked, target)
     except OSError as exc:
-        if _complete(target):  # another process installed a copy at the same moment
+        if complete(target):  # another process installed a copy at the same moment
             return
         if had_old:
             os.replace(backup, target)
-        raise _download_failed(
+        raise failed(
             f"could not move the verified files into {target} ({exc.strerror or exc})."
         ) from None
 
@@ -405,12 +416,23 @@ class MovieLens:
 
 
 def load_movielens(data_dir: str | os.PathLike | None = None, *, download: bool = True,
-                   verify: bool = True) -> MovieLens:
+                   verify: bool = True):
     """Load ml-latest-small as two DataFrames (see the module docstring for the schema).
 
     ``data_dir`` overrides ``$CFCOURSE_DATA``; with neither, the cache is used and, if it is
     empty and ``download`` is true, the official archive is downloaded into it.
+
+    ``load_movielens("ml-25m")`` and ``load_movielens("ml-32m")`` (these exact strings) load the
+    big official sets instead, downloaded into the cache, verified against GroupLens' MD5 and
+    converted to Parquet once: they return a :class:`cfcourse.bigdata.LargeMovieLens`, whose
+    ratings stay on disk (see :mod:`cfcourse.bigdata`). To read a folder that happens to be
+    called ``ml-25m``, pass it as a path (``Path("ml-25m")`` or ``"./ml-25m"``).
     """
+    if isinstance(data_dir, str):
+        from . import bigdata
+
+        if data_dir in bigdata.DATASETS:
+            return bigdata.load_large(data_dir, download=download, verify=verify)
     folder = find_data_dir(data_dir, download=download)
     if verify:
         for name in REQUIRED:

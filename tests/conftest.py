@@ -1,4 +1,6 @@
-"""Fixtures shared by the test modules of tests/."""
+"""Fixtures shared by the test modules of tests/: a check's passing line, one Spark session and one
+small synthetic data set per test session (starting Spark costs seconds; every Spark test reuses
+the same session)."""
 
 from __future__ import annotations
 
@@ -19,3 +21,27 @@ def passes(capsys):
         return out.strip()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """A local[2] SparkSession (quiet, bound to 127.0.0.1), stopped when the test session ends.
+
+    Fails with the one message of :func:`cfcourse.spark.spark_problem` where Java or PySpark is missing.
+    """
+    from cfcourse import spark
+
+    session = spark.start_session(2, app_name="cfcourse-tests", driver_memory="1g", small_data=True)
+    try:
+        yield session
+    finally:
+        spark.stop_session(session)
+
+
+@pytest.fixture(scope="session")
+def tiny_synthetic(tmp_path_factory):
+    """6,000 synthetic MovieLens-like ratings of 400 movies (train/valid Parquet files), generated once."""
+    from cfcourse import synthetic
+
+    return synthetic.generate(6_000, tmp_path_factory.mktemp("synthetic") / "tiny", seed=7, chunk_ratings=2_000,
+                              n_movies=400)

@@ -10,7 +10,8 @@ def test_ranking_entries_cover_the_baselines_and_the_course_models():
     assert names[:6] == ["random", "popularity", "PureSVD", "EASE", "rating model (dot + bias)",
                          "ranking model (softmax)"]
     assert {"deep rating model (genres + year)", "MLCC softmax (bag + genres)"} <= set(names)
-    assert names[-3:] == ["bag of movies (mean)", "GRU", "causal self-attention"]
+    assert names[-5:] == ["bag of movies (mean)", "GRU", "causal self-attention", "ALS (Spark), ratings",
+                          "ALS (Spark), implicit"]
     for entry in benchmark.ranking_entries():
         model = entry.build()
         assert hasattr(model, "fit") and hasattr(model, "score") and not hasattr(model, "fitted_shape_")
@@ -38,6 +39,19 @@ def test_run_ranking_benchmark_evaluates_every_entry_it_is_given():
     assert table.index.tolist() == ["pop", "ease"] and table["training s"].notna().all()
     with pytest.raises(ValueError, match="no ranking benchmark entry matches 'nothing-like-this'"):
         benchmark.run_ranking_benchmark(split, entries, only="nothing-like-this")
+
+
+def test_an_entry_that_cannot_run_here_is_skipped_with_its_reason():
+    from ranking_data import random_encoded
+    from cfcourse import recommenders as rec
+
+    split = ranking.temporal_split(random_encoded(), 2)
+    messages = []
+    entries = [benchmark.RankingEntry("pop", rec.Popularity),
+               benchmark.RankingEntry("needs Java", rec.Popularity, lambda: "Spark is not available: install Java")]
+    table = benchmark.run_ranking_benchmark(split, entries, progress=messages.append)
+    assert table.index.tolist() == ["pop"]
+    assert messages == ["pop", "needs Java: skipped. Spark is not available: install Java"]
 
 
 def test_ranking_refuses_the_rmse_options(capsys):

@@ -1,0 +1,75 @@
+"""Spark MLlib's ALS as a recommender on the ranking protocol of :mod:`cfcourse.ranking`.
+
+:class:`ALSRecommender` follows the :class:`cfcourse.recommenders.Recommender` interface: ``fit``
+writes the protocol's temporal *training* part to Parquet, fits ``pyspark.ml.recommendation.ALS``
+on it in Spark and collects the user and movie vectors; ``score`` ranks every movie for each user by
+the dot product of their vectors (the predicted rating, or preference with ``implicit=True``),
+computed with NumPy. Movies that ALS never saw in training have no vector and rank last.
+
+Give it an open session (``spark=``), or it starts a local one for the fit and stops it after.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .recommenders import Recommender
+
+__all__ = ["ALSRecommender"]
+
+
+class ALSRecommender(Recommender):
+    """ALS (explicit ratings, or implicit feedback with ``implicit=True``) fitted in Spark.
+
+    ``rank``, ``max_iter``, ``reg_param``, ``alpha`` (implicit only), ``blocks`` and ``seed`` are
+    ALS's settings (``blocks`` sets ``numUserBlocks`` and ``numItemBlocks``; None: Spark's
+    default of 10). ``spark`` is an open SparkSession to use; without it a quiet local one is
+    started (:func:`cfcourse.spark.start_session`) and stopped when the fit ends.
+    """
+
+    name = "ALS (Spark), ratings"
+
+    def __init__(self, spark=None, *, rank: int = 10, max_iter: int = 10, reg_param: float = 0.15,
+                 implicit: bool = False, alpha: float = 1.0, blocks: int | None = None, seed: int = 42,
+                 name: str | None = None):
+        super().__init__(name or ("ALS (Spark), implicit" if implicit else None))
+        for label, value in (("rank", rank), ("max_iter", max_iter)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{label} must be a positive whole number, got {value!r}")
+        if not reg_param >= 0 or not alpha > 0:
+            raise ValueError(f"reg_param must be >= 0 and alpha > 0, got {reg_param} and {alpha}")
+        self.spark = spark
+        self.rank, self.max_iter, self.reg_param = int(rank), int(max_iter), float(reg_param)
+        self.implicit, self.alpha, self.blocks, self.seed = bool(implicit), float(alpha), blocks, int(seed)
+
+    def _fit(self, split) -> None:
+        from . import spark as sp
+        from .parquet import write_ratings
+
+        x, y = split.ratings("train")
+        session = self.spark if self.spark is not None else sp.start_session(small_data=True)
+        try:
+            with tempfile.TemporaryDirectory(prefix="cfcourse-als-") as folder:
+                path = write_ratings(Path(folder) / "train.parquet", x, y)
+                ratings = sp.read_ratings(session, path)
+                from pyspark.ml.recommendation import ALS
+
+                options = dict(userCol="user", itemCol="movie", ratingCol="rating", rank=self.rank,
+                               maxIter=self.max_iter, regParam=self.reg_param, implicitPrefs=self.implicit,
+                               alpha=self.alpha, seed=self.seed, coldStartStrategy="nan")
+                if self.blocks is not None:
+                    options.update(numUserBlocks=self.blocks, numItemBlocks=self.blocks)
+                model = ALS(**options).fit(ratings)
+                self.user_vectors_, self.known_users_ = sp.factor_matrix(model.userFactors, split.n_users)
+                self.movie_vectors_, self.known_movies_ = sp.factor_matrix(model.itemFactors, split.n_movies)
+        finally:
+            if self.spark is None:
+                sp.stop_session(session)
+
+    def _score(self, split, part, users) -> np.ndarray:
+        scores = self.user_vectors_[users] @ self.movie_vectors_.T
+        scores[:, ~self.known_movies_] = -np.inf  # no vector, no prediction: last in every list
+        return scores

@@ -1,0 +1,339 @@
+"""Apache Spark for the chapter "Beyond one machine": is it usable here, a quiet local session,
+and the few ALS helpers the chapter and the scale benchmark share.
+
+Spark runs in a Java virtual machine: PySpark 4 needs the ``pyspark`` package (``pip install -e
+'.[spark]'``) *and* Java 17 or 21. :func:`spark_problem` says in one message what is missing and
+how to install it; :func:`start_session` refuses to start without them
+(:class:`SparkUnavailable`, with that message). Nothing here imports PySpark until it is used.
+
+Sessions are local (``local[n]``: one JVM using ``n`` cores), quiet (log level ERROR, no web UI,
+no progress bars) and bound to 127.0.0.1, so nothing listens on the network.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+#: Java versions Spark 4 supports.
+JAVA_VERSIONS = (17, 21)
+
+INSTALL_JAVA = (
+    "Install a Java 17 or 21 runtime, e.g. `sudo apt-get install openjdk-17-jre-headless` (Debian, Ubuntu), "
+    "`brew install openjdk@17` (macOS) or `conda install -c conda-forge openjdk=17`, then start Jupyter (or "
+    "the terminal) again so that `java` is on the PATH, or set JAVA_HOME to the Java folder."
+)
+INSTALL_PYSPARK = ("Install it with `pip install -e '.[spark]'` from the course folder "
+                   "(or `pip install 'pyspark>=4,<5' pyarrow`).")
+
+
+class SparkUnavailable(RuntimeError):
+    """Spark cannot run here; the message says what is missing and how to install it."""
+
+
+# --------------------------------------------------------------------------------------
+# Is Spark usable?
+# --------------------------------------------------------------------------------------
+
+
+def find_java() -> Path | None:
+    """The ``java`` executable Spark would use: ``$JAVA_HOME/bin/java`` if JAVA_HOME is set, else the PATH's."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        candidate = Path(home) / "bin" / ("java.exe" if os.name == "nt" else "java")
+        return candidate if candidate.is_file() else None
+    found = shutil.which("java")
+    return Path(found) if found else None
+
+
+def java_version(java: str | os.PathLike) -> int | None:
+    """The major version of a ``java`` executable (8 for "1.8.0_x", 17 for "17.0.15"), or None."""
+    try:
+        run = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', run.stderr + run.stdout)
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+def _module_missing(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is None
+    except (ImportError, ValueError):
+        return True
+
+
+def spark_problem() -> str | None:
+    """Why Spark cannot run here, as one message saying what to install; None when it can."""
+    missing = [name for name in ("pyspark", "pyarrow") if _module_missing(name)]
+    if missing:
+        return f"Spark is not available: the Python package(s) {' and '.join(missing)} are not installed. " \
+               + INSTALL_PYSPARK
+    java = find_java()
+    if java is None:
+        where = (f"JAVA_HOME is set to {os.environ['JAVA_HOME']}, which holds no bin/java"
+                 if os.environ.get("JAVA_HOME") else "no `java` on the PATH and JAVA_HOME is not set")
+        return f"Spark is not available: it needs Java 17 or 21, and none was found ({where}). " + INSTALL_JAVA
+    version = java_version(java)
+    if version not in JAVA_VERSIONS:
+        found = f"Java {version}" if version else "a `java` whose version could not be read"
+        return (f"Spark is not available: it needs Java 17 or 21, and {java} is {found}. " + INSTALL_JAVA)
+    return None
+
+
+def require_spark() -> None:
+    """Raise :class:`SparkUnavailable` (saying what to install) unless Spark can run here."""
+    problem = spark_problem()
+    if problem:
+        raise SparkUnavailable(problem)
+
+
+#: The first line of a notebook cell that needs Spark (see :func:`skip_cells_without_spark`).
+SKIP_MARKER = "# needs Spark"
+SKIPPED = "Skipped: this cell needs Spark, which cannot run here (see the message at the top of the chapter)."
+
+
+class _SkipSparkCells:
+    """An IPython input transformer that replaces every cell starting with ``marker`` by a note."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __call__(self, lines: list[str]) -> list[str]:
+        first = next((line.strip() for line in lines if line.strip()), "")
+        if first.startswith(self.marker):
+            return [f"print({SKIPPED!r})\n"]
+        return lines
+
+
+def skip_cells_without_spark(marker: str = SKIP_MARKER) -> str | None:
+    """For a notebook: say whether Spark can run, and if not, skip the cells that need it.
+
+    When Spark can run, prints the versions found and returns None. When it cannot, prints the
+    one message of :func:`spark_problem` (what to install) and tells IPython to replace every
+    later cell whose first line starts with ``marker`` by a printed note, so that the rest of the
+    notebook still runs; returns that message. Running it again (e.g. after installing Java and
+    restarting nothing) re-checks and updates the skipping.
+    """
+    problem = spark_problem()
+    shell = None
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover - outside IPython there are no cells to skip
+        pass
+    if shell is not None:
+        shell.input_transformers_post[:] = [t for t in shell.input_transformers_post
+                                            if not isinstance(t, _SkipSparkCells)]
+    if problem is None:
+        import pyspark
+
+        java = find_java()
+        print(f"Spark can run here: PySpark {pyspark.__version__}, Java {java_version(java)} ({java}).")
+        return None
+    print(f"{problem}\nThe cells that start with '{marker}' will be skipped.")
+    if shell is not None:
+        shell.input_transformers_post.append(_SkipSparkCells(marker))
+    return problem
+
+
+# --------------------------------------------------------------------------------------
+# Sessions
+# --------------------------------------------------------------------------------------
+
+
+_LOG4J2 = """# Written by cfcourse.spark: only errors from Spark's Java side, on stderr.
+rootLogger.level = error
+rootLogger.appenderRef.console.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+"""
+
+
+def _log_config() -> Path:
+    """A log4j2 configuration that keeps Spark's JVM quiet (written once to the temporary folder)."""
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / "cfcourse-spark-log4j2.properties"
+    if not path.is_file() or path.read_text(encoding="utf-8") != _LOG4J2:
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_text(_LOG4J2, encoding="utf-8")
+        os.replace(partial, path)
+    return path
+
+
+#: JVM options for short jobs on small data: compile less eagerly (the C1 compiler only, which
+#: needs deeper thread stacks for ALS's long chains of tasks) and collect garbage on one thread.
+#: Roughly halves the CPU time Spark spends starting and running the chapter's jobs.
+SMALL_DATA_JAVA_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss16m")
+
+
+def start_session(cores: int | str = "*", *, app_name: str = "cfcourse", driver_memory: str = "2g",
+                  shuffle_partitions: int | None = None, small_data: bool = False):
+    """A quiet local SparkSession using ``cores`` cores (``"*"``: all of them).
+
+    ``driver_memory`` is the JVM's heap (in local mode the driver does all the work). With
+    ``small_data`` the JVM is tuned for jobs of seconds rather than hours
+    (:data:`SMALL_DATA_JAVA_OPTIONS`). Raises :class:`SparkUnavailable` when Java or PySpark is
+    missing. Stop it with :func:`stop_session` (or use :func:`session`).
+
+    PySpark starts its Java process from this process's environment, so unless they are already
+    set, ``SPARK_LOCAL_IP`` (127.0.0.1) and ``PYSPARK_PYTHON`` (this Python) are set in it.
+    """
+    if not (cores == "*" or (isinstance(cores, int) and not isinstance(cores, bool) and cores >= 1)):
+        raise ValueError(f"cores must be a positive number of cores or '*', got {cores!r}")
+    require_spark()
+    n_cores = (os.cpu_count() or 1) if cores == "*" else int(cores)
+    partitions = shuffle_partitions or max(2, 2 * n_cores)
+    java_options = [f"-Dlog4j2.configurationFile={_log_config().as_uri()}"]
+    if small_data:
+        java_options += SMALL_DATA_JAVA_OPTIONS
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*PySpark does not yet fully support pandas.*")
+        from pyspark.sql import SparkSession
+
+        builder = (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
+                   .config("spark.log.level", "ERROR")
+                   .config("spark.driver.extraJavaOptions", " ".join(java_options))
+                   .config("spark.driver.host", "127.0.0.1")
+                   .config("spark.driver.bindAddress", "127.0.0.1")
+                   .config("spark.driver.memory", driver_memory)
+                   .config("spark.sql.shuffle.partitions", str(partitions))
+                   .config("spark.default.parallelism", str(partitions))
+                   .config("spark.sql.session.timeZone", "UTC"))
+        spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def stop_session(spark) -> None:
+    """Stop a session started by :func:`start_session` (its JVM exits; a new session starts a new one)."""
+    if spark is not None:
+        spark.stop()
+
+
+@contextmanager
+def session(cores: int | str = "*", **options) -> Iterator:
+    """``with spark.session() as s: ...``: :func:`start_session`, stopped however the block ends."""
+    spark = start_session(cores, **options)
+    try:
+        yield spark
+    finally:
+        stop_session(spark)
+
+
+# --------------------------------------------------------------------------------------
+# ALS helpers
+# --------------------------------------------------------------------------------------
+
+
+def read_ratings(spark, source):
+    """A Spark DataFrame of the Parquet ratings in ``source`` (a file, a folder, or a list of them)."""
+    from .parquet import parquet_files
+
+    return spark.read.parquet(*[str(p) for p in parquet_files(source)])
+
+
+def fit_als(ratings, *, rank: int = 10, max_iter: int = 10, reg_param: float = 0.1, seed: int = 42,
+            cold_start: str = "nan", blocks: int | None = None, user: str = "user", item: str = "movie",
+            rating: str = "rating"):
+    """Fit ``pyspark.ml.recommendation.ALS`` (explicit ratings) on a DataFrame; returns the ALSModel.
+
+    ``blocks`` sets both ``numUserBlocks`` and ``numItemBlocks`` (Spark's default is 10).
+    """
+    from pyspark.ml.recommendation import ALS
+
+    options = dict(rank=rank, maxIter=max_iter, regParam=reg_param, seed=seed, coldStartStrategy=cold_start,
+                   userCol=user, itemCol=item, ratingCol=rating)
+    if blocks is not None:
+        options.update(numUserBlocks=blocks, numItemBlocks=blocks)
+    return ALS(**options).fit(ratings)
+
+
+@dataclass(frozen=True)
+class AlsEvaluation:
+    """RMSE of an ALS model on held-out ratings, with how the cold-start pairs were handled."""
+
+    rmse: float            # over every held-out rating, cold pairs predicted with ``fallback``
+    rmse_known: float      # over the pairs whose user and movie were both in the training data
+    n: int
+    n_cold: int
+    fallback: float
+
+
+def evaluate_als(model, ratings, fallback: float, rating: str = "rating") -> AlsEvaluation:
+    """RMSE of ``model`` on the DataFrame ``ratings``, computed in Spark.
+
+    Pairs ALS cannot score (a user or movie absent from its training data: NaN with
+    ``coldStartStrategy="nan"``) are predicted with ``fallback`` (e.g. the training mean) in
+    ``rmse``, and left out of ``rmse_known``.
+    """
+    from pyspark.sql import functions as F
+
+    predicted = model.setColdStartStrategy("nan").transform(ratings)
+    error = (F.col("prediction") - F.col(rating))
+    row = predicted.select(
+        F.count(F.lit(1)).alias("n"),
+        F.sum(F.isnan("prediction").cast("long")).alias("cold"),
+        F.sum(F.when(F.isnan("prediction"), (F.lit(fallback) - F.col(rating)) ** 2)
+              .otherwise(error ** 2)).alias("sse"),
+        F.sum(F.when(F.isnan("prediction"), 0.0).otherwise(error ** 2)).alias("sse_known"),
+    ).first()
+    n, cold = int(row["n"]), int(row["cold"] or 0)
+    if n == 0:
+        raise ValueError("no held-out ratings to evaluate")
+    known = n - cold
+    return AlsEvaluation(rmse=float(np.sqrt(row["sse"] / n)),
+                         rmse_known=float(np.sqrt(row["sse_known"] / known)) if known else float("nan"),
+                         n=n, n_cold=cold, fallback=float(fallback))
+
+
+def mean_rating(ratings, rating: str = "rating") -> float:
+    """The mean of a DataFrame's rating column, computed in Spark."""
+    from pyspark.sql import functions as F
+
+    return float(ratings.select(F.avg(rating)).first()[0])
+
+
+def factor_matrix(factors, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """An ALS factor DataFrame (``model.userFactors`` or ``model.itemFactors``) as a dense array.
+
+    Returns ``(matrix, known)``: row ``i`` of the ``(n, rank)`` matrix is the factor of id ``i``
+    (zeros for ids ALS never saw), and ``known[i]`` says whether it had one. Collects the factors
+    to the driver: fine for the embedding tables of the course, which hold one row per user or movie.
+    """
+    rows = factors.collect()
+    rank = len(rows[0]["features"]) if rows else 0
+    matrix = np.zeros((n, rank), dtype=np.float32)
+    known = np.zeros(n, dtype=bool)
+    if rows:
+        ids = np.array([r["id"] for r in rows], dtype=np.int64)
+        if ids.min() < 0 or ids.max() >= n:
+            raise ValueError(f"factor ids run from {ids.min()} to {ids.max()}, outside 0..{n - 1}")
+        matrix[ids] = np.array([r["features"] for r in rows], dtype=np.float32)
+        known[ids] = True
+    return matrix, known
