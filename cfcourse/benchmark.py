@@ -578,7 +578,8 @@ def _main(argv: list[str] | None = None) -> int:
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
     if args.widths:
-        if args.ranking or args.scale is not None or args.seeds != 1 or args.post_all or args.repeat_check or args.only:
+        if (args.ranking or args.scale is not None or args.seeds != 1 or args.post_all or args.repeat_check
+                or args.only):
             parser.error("--widths runs its own seeds and models: use it alone (with --data if needed)")
         return widths_main(args)
     if args.scale is not None:

@@ -178,3 +178,94 @@ def test_factor_ids_outside_the_table_are_refused(tiny_synthetic, tiny_als):
     _, model = tiny_als
     with pytest.raises(ValueError, match="outside 0..2"):
         cfspark.factor_matrix(model.userFactors, 3)
+
+
+# --------------------------------------------------------------------------------------
+# The class archive that makes later sessions start faster
+# --------------------------------------------------------------------------------------
+
+
+def _write_note(partial: Path, pid: int, classpath: str) -> None:
+    import json
+
+    partial.with_suffix(".jvm").write_text(json.dumps({"pid": pid, "classpath": classpath}))
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.fixture
+def archive_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CFCOURSE_CACHE", str(tmp_path / "cache"))
+    folder = cfspark.class_archive_folder()
+    folder.mkdir(parents=True)
+    return folder
+
+
+def test_a_finished_archive_is_checked_then_used(archive_cache, tmp_path):
+    import subprocess
+
+    java = cfspark.find_java()
+    key = cfspark._archive_key(java)
+    partial = archive_cache / f"{key}.abc.partial"
+    written = subprocess.run([str(java), f"-XX:ArchiveClassesAtExit={partial}", *cfspark._QUIET_ARCHIVE,
+                              *cfspark.SMALL_DATA_JAVA_OPTIONS, "-cp", str(tmp_path), "-version"],
+                             capture_output=True)
+    assert written.returncode == 0 and partial.stat().st_size > 0
+    _write_note(partial, _dead_pid(), str(tmp_path))
+
+    options, writes = cfspark._class_archive_options(java)
+    final = archive_cache / f"{key}.jsa"
+    assert final.is_file() and not partial.exists() and not partial.with_suffix(".jvm").exists()
+    assert writes is None and f"-XX:SharedArchiveFile={final}" in options
+
+
+def test_a_broken_or_unfinished_archive_is_never_used(archive_cache, tmp_path):
+    java = cfspark.find_java()
+    key = cfspark._archive_key(java)
+    broken = archive_cache / f"{key}.broken.partial"      # its JVM died half-way through writing it
+    broken.write_bytes(b"\0" * 4096)
+    _write_note(broken, _dead_pid(), str(tmp_path))
+    writing = archive_cache / f"{key}.writing.partial"    # its JVM (here: this process) still runs
+    writing.write_bytes(b"\0" * 4096)
+    _write_note(writing, os.getpid(), str(tmp_path))
+
+    options, writes = cfspark._class_archive_options(java)
+    assert not broken.exists() and not broken.with_suffix(".jvm").exists()
+    assert writing.exists() and not (archive_cache / f"{key}.jsa").exists()
+    assert writes is not None and writes.parent == archive_cache and writes.name.endswith(".partial")
+    assert options[0] == f"-XX:ArchiveClassesAtExit={writes}"
+
+
+def test_a_session_in_a_fresh_process_writes_then_reads_the_archive(tmp_path):
+    import subprocess
+
+    env = dict(os.environ, CFCOURSE_CACHE=str(tmp_path / "cache"))
+    script = ("from cfcourse import spark\n"
+              "s = spark.start_session(1, small_data=True)\n"
+              "print(s.range(10).count())\n")
+    folder = tmp_path / "cache" / "spark-classes"
+
+    def run_once():
+        run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                             timeout=300)
+        assert run.returncode == 0 and run.stdout.strip() == "10", run.stderr[-2000:]
+        assert "[cds" not in run.stdout + run.stderr  # the JVM's archive messages are kept quiet
+
+    run_once()
+    import json
+    import time
+
+    (note,) = folder.glob("*.jvm")
+    pid = json.loads(note.read_text())["pid"]
+    deadline = time.monotonic() + 120
+    while cfspark._pid_alive(pid) and time.monotonic() < deadline:  # it writes the archive as it exits
+        time.sleep(0.5)
+    run_once()
+    # The second start checked the first JVM's archive, took it, and wrote none of its own.
+    assert sorted(p.suffix for p in folder.iterdir()) == [".jsa"]
