@@ -12,7 +12,8 @@ from pybtex.database import parse_file
 import tasks
 from test_book import ROOT, build_once, toc_files
 
-LABEL = re.compile(r"[^\W\d_][\w'’.-]*(?: [^\W\d_][\w'’.-]*)*(?: and [^\W\d_][\w'’.-]*| et al\.)?, \d{4}[a-z]?")
+# Names may hold a non-breaking space ("van\u00a0der Maaten", as the rendered citations write it).
+LABEL = re.compile(r"[^\W\d_][\w'’.-]*(?:[ \u00a0][^\W\d_][\w'’.-]*)*(?: and [^\W\d_][\w'’.-]*(?:[ \u00a0][^\W\d_][\w'’.-]*)*| et al\.)?, \d{4}[a-z]?")
 
 
 def bibliography():
