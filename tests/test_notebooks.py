@@ -223,6 +223,9 @@ def test_outputs_are_formatted_for_reading(page):
                     problems.append(f"{where}: a column of counts shown as floats ({column[:3]})")
         if re.search(r"^.{20,}\.\.\.\s{2,}", plain, re.M):
             problems.append(f"{where}: pandas cut a cell short")
+        if re.search(r"WARNING:tensorflow|retracing", shown):
+            problems.append(f"{where}: TensorFlow's warnings in the output (e.g. use cfcourse.training.predict, "
+                            "which builds no new tf.function per model)")
     assert not problems, f"{page}:\n" + "\n".join(problems)
 
 
