@@ -259,8 +259,7 @@ def train_bag_softmax(model, split, *, window: int = 10, stride: int | None = No
     """
     import keras
 
-    from .ranking import hit_rate
-    from .training import seed_everything
+    from .training import best_hit_rate_callback, seed_everything
 
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
@@ -293,25 +292,10 @@ def train_bag_softmax(model, split, *, window: int = 10, stride: int | None = No
         counts = split.train_counts().astype(np.float64) + 1.0
         model.output_movies.bias.assign(np.log(counts / counts.sum()).astype("float32"))
 
-    class _Validation(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.values, self.best, self.best_weights, self.wait = [], -1.0, None, 0
-
-        def on_epoch_end(self, epoch, logs=None):
-            scores = np.asarray(self.model(valid_bags, training=False))
-            value = hit_rate(scores, relevant, known, k)
-            self.values.append(value)
-            if value > self.best:
-                self.best, self.best_weights, self.wait = value, self.model.get_weights(), 0
-            else:
-                self.wait += 1
-                if self.wait >= patience:
-                    self.model.stop_training = True
-
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True))
-    validation = _Validation()
+    validation = best_hit_rate_callback(lambda m: np.asarray(m(valid_bags, training=False)), relevant, known,
+                                        k=k, patience=patience)
     start = time.perf_counter()
     fit = model.fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=[validation], verbose=verbose,
                     shuffle=True)

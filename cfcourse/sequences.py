@@ -351,8 +351,8 @@ def train_next_movie(model, split, vocabulary: Vocabulary, *, length: int = 50, 
     """
     import keras
 
-    from .ranking import TemporalSplit, hit_rate
-    from .training import seed_everything
+    from .ranking import TemporalSplit
+    from .training import best_hit_rate_callback, seed_everything
 
     if not isinstance(split, TemporalSplit):
         raise TypeError(f"train_next_movie expects a ranking.TemporalSplit (from ranking.temporal_split), got "
@@ -387,29 +387,12 @@ def train_next_movie(model, split, vocabulary: Vocabulary, *, length: int = 50, 
         model.next_bias.assign(np.log(counts / counts.sum()).astype("float32"))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    relevant = known = None
     if validate:
         val_ids = pad_histories([vocabulary.encode(h) for h in split.history("valid")], length)
         relevant, known = split.relevant("valid"), split.known("valid")
-
-    class _Validation(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.values, self.best, self.best_weights, self.wait = [], -1.0, None, 0
-
-        def on_epoch_end(self, epoch, logs=None):
-            if not validate:
-                self.values.append(float("nan"))
-                return
-            value = hit_rate(vocabulary.catalogue_scores(_model_logits(self.model, val_ids)), relevant, known, k)
-            self.values.append(value)
-            if value > self.best:
-                self.best, self.best_weights, self.wait = value, self.model.get_weights(), 0
-            else:
-                self.wait += 1
-                if self.wait >= patience:
-                    self.model.stop_training = True
-
-    callback = _Validation()
+    score = (lambda m: vocabulary.catalogue_scores(_model_logits(m, val_ids))) if validate else None
+    callback = best_hit_rate_callback(score, relevant, known, k=k, patience=patience)
     start = time.perf_counter()
     fit = model.fit(windows.inputs, windows.targets, sample_weight=windows.weights, batch_size=batch_size,
                     epochs=epochs, callbacks=[callback], verbose=verbose, shuffle=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -189,6 +190,41 @@ def implicit_targets(split, weighting: str = "interaction") -> tuple[np.ndarray,
     return np.arange(split.n_users, dtype=np.int32), x / counts[:, None], weights
 
 
+def best_hit_rate_callback(score: Callable | None, relevant, known, *, k: int = 10, patience: int = 3):
+    """A Keras callback for early stopping on the validation HR@``k`` of a model that ranks movies.
+
+    After every epoch ``score(model)`` gives the (n_users, n_movies) scores of the validation
+    users; their HR@``k`` (``relevant`` held out, ``known`` masked: see
+    :func:`cfcourse.ranking.hit_rate`) is appended to ``callback.values``. The best epoch's
+    weights are kept in ``callback.best_weights`` (restore them after ``fit``) and training stops
+    after ``patience`` epochs without a better one. With ``score=None`` nothing is measured
+    (``values`` gets NaN each epoch) and training runs all its epochs.
+    """
+    import keras
+
+    from .ranking import hit_rate
+
+    class BestHitRate(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.values, self.best, self.best_weights, self.wait = [], -1.0, None, 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            if score is None:
+                self.values.append(float("nan"))
+                return
+            value = hit_rate(score(self.model), relevant, known, k)
+            self.values.append(value)
+            if value > self.best:
+                self.best, self.best_weights, self.wait = value, self.model.get_weights(), 0
+            else:
+                self.wait += 1
+                if self.wait >= patience:
+                    self.model.stop_training = True
+
+    return BestHitRate()
+
+
 def train_ranker(model, split, *, epochs: int = 30, batch_size: int = 64, learning_rate: float = 0.03,
                  patience: int = 3, k: int = 10, weighting: str = "interaction", init_popularity: bool = True,
                  seed: int | None = 42, verbose: int = 0) -> RankerTrainResult:
@@ -206,8 +242,6 @@ def train_ranker(model, split, *, epochs: int = 30, batch_size: int = 64, learni
     :func:`seed_everything` before *building* the model for reproducible initial weights.
     """
     import keras
-
-    from .ranking import hit_rate
 
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
@@ -236,25 +270,10 @@ def train_ranker(model, split, *, epochs: int = 30, batch_size: int = 64, learni
         model.movie_bias.embeddings.assign(np.log(counts / counts.sum()).astype("float32").reshape(-1, 1))
     relevant, known = split.relevant("valid"), split.known("valid")
 
-    class _Validation(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.values, self.best, self.best_weights, self.wait = [], -1.0, None, 0
-
-        def on_epoch_end(self, epoch, logs=None):
-            scores = keras.ops.convert_to_numpy(self.model(users, training=False))
-            value = hit_rate(scores, relevant, known, k)
-            self.values.append(value)
-            if value > self.best:
-                self.best, self.best_weights, self.wait = value, self.model.get_weights(), 0
-            else:
-                self.wait += 1
-                if self.wait >= patience:
-                    self.model.stop_training = True
-
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True))
-    validation = _Validation()
+    validation = best_hit_rate_callback(lambda m: keras.ops.convert_to_numpy(m(users, training=False)),
+                                        relevant, known, k=k, patience=patience)
     start = time.perf_counter()
     fit = model.fit(users, targets, sample_weight=weights, batch_size=batch_size, epochs=epochs,
                     callbacks=[validation], verbose=verbose, shuffle=True)
