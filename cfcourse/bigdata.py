@@ -21,7 +21,6 @@ Schemas: ``ratings.parquet``: ``userId`` (int32), ``movieId`` (int32), ``rating`
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -90,11 +89,9 @@ def _failed(name: str, reason: str) -> DownloadError:
 
 def md5_of(path: str | os.PathLike) -> str:
     """MD5 hex digest of a file, read in chunks (GroupLens publishes MD5 for its big archives)."""
-    digest = hashlib.md5()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    from .data import file_digest
+
+    return file_digest(path, "md5")
 
 
 # --------------------------------------------------------------------------------------

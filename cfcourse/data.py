@@ -102,13 +102,18 @@ def _how_to_provide() -> str:
     )
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    """SHA-256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """Hex digest of a file (``algorithm`` as :func:`hashlib.new` names it), read in chunks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """SHA-256 hex digest of a file, read in chunks."""
+    return file_digest(path, "sha256")
 
 
 def verify_file(path: str | os.PathLike, name: str | None = None) -> Path:
