@@ -22,7 +22,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from .recommenders import Recommender
+from .recommenders import FoldIn, Recommender, _known_parts
 
 __all__ = ["DEFAULTS", "RECIPE", "DeepRatingModel", "rating_scores", "build_deep", "DeepRatingRecommender"]
 
@@ -139,14 +139,15 @@ class DeepRatingModel(keras.Model):
         return self.min_rating + (self.max_rating - self.min_rating) * ops.sigmoid(logit)
 
 
-def rating_scores(model: DeepRatingModel, users=None, chunk: int = 32) -> np.ndarray:
+def rating_scores(model: DeepRatingModel, users=None, chunk: int = 32, user_vectors=None) -> np.ndarray:
     """The model's output before the sigmoid for every movie, for ``users`` (all by default).
 
     Returns a float32 array (len(users), n_movies). The order of the scores is the order of the
     predicted ratings (the sigmoid is increasing). The first hidden layer's input is the user's part
     and the movie's part side by side, so its pre-activation is ``user @ W_user + movie @ W_movie + b``:
     both halves are computed once, and only their sums go through the rest of the network, ``chunk``
-    users at a time.
+    users at a time. ``user_vectors`` (one row per user of ``users``) replaces the learned user
+    vectors, e.g. by folded-in ones (:func:`fold_in_users`).
     """
     if not isinstance(model, DeepRatingModel):
         raise TypeError(f"rating_scores expects a DeepRatingModel, got {type(model).__name__}")
@@ -155,7 +156,8 @@ def rating_scores(model: DeepRatingModel, users=None, chunk: int = 32) -> np.nda
     users = np.arange(model.n_users) if users is None else np.asarray(users, dtype=np.int64).reshape(-1)
     if users.size and (users.min() < 0 or users.max() >= model.n_users):
         raise IndexError(f"user index outside 0..{model.n_users - 1}")
-    user_vectors = np.asarray(model.user_embedding.embeddings)[users]
+    user_vectors = (np.asarray(model.user_embedding.embeddings)[users] if user_vectors is None
+                    else np.asarray(user_vectors, dtype=np.float32).reshape(len(users), model.user_dim))
     movie_vectors = np.asarray(model.movie_inputs(np.arange(model.n_movies, dtype=np.int32)))
     layers = [(np.asarray(layer.kernel), np.asarray(layer.bias)) for layer in model.hidden_layers]
     out_kernel, out_bias = np.asarray(model.output_layer.kernel), np.asarray(model.output_layer.bias)
@@ -177,6 +179,27 @@ def rating_scores(model: DeepRatingModel, users=None, chunk: int = 32) -> np.nda
     return scores
 
 
+def fold_in_users(model: DeepRatingModel, known, l2: float = 1.0) -> np.ndarray:
+    """Every user's vector refitted on ``known`` (users × movies, ratings) with the network frozen.
+
+    The deep model's loss (squared error of the predicted rating) plus ``l2·‖u‖²``, through
+    :func:`cfcourse.new_user.fold_in` (``loss="mlp"``), from the learned vectors.
+    """
+    from .new_user import fold_in
+
+    first_kernel, first_bias = (np.asarray(w, dtype=np.float64) for w in (model.hidden_layers[0].kernel,
+                                                                          model.hidden_layers[0].bias))
+    movie_part = np.asarray(model.movie_inputs(np.arange(model.n_movies, dtype=np.int32)), dtype=np.float64)
+    movie_part = movie_part @ first_kernel[model.user_dim:] + first_bias
+    layers = [(first_kernel[:model.user_dim], np.zeros(first_kernel.shape[1]))]
+    layers += [(np.asarray(layer.kernel), np.asarray(layer.bias)) for layer in model.hidden_layers[1:]]
+    layers += [(np.asarray(model.output_layer.kernel), np.asarray(model.output_layer.bias))]
+    start = np.asarray(model.user_embedding.embeddings, dtype=np.float64)
+    vectors, _ = fold_in(known, movie_part, loss="mlp", l2=l2, start=start, layers=layers,
+                         scale=(float(model.min_rating), float(model.max_rating)))
+    return vectors
+
+
 def build_deep(split, movie_features=None, *, seed: int | None = 42, **options) -> DeepRatingModel:
     """A :class:`DeepRatingModel` for ``split`` with :data:`DEFAULTS` (overridden by ``options``).
 
@@ -193,22 +216,25 @@ def build_deep(split, movie_features=None, *, seed: int | None = 42, **options) 
                            max_rating=split.max_rating, **(DEFAULTS | options))
 
 
-class DeepRatingRecommender(Recommender):
+class DeepRatingRecommender(FoldIn, Recommender):
     """The deep rating model on the ranking protocol: trained on the temporal training ratings.
 
     ``fit`` reads the movies' genres and years (``movies``: the movies table; by default that of
     ``data.load_movielens()``, the data set the split was made from), builds the model with
     :func:`build_deep` and trains it with ``training.train`` on ``split.rating_split()`` (early
     stopping on the validation ratings) with :data:`RECIPE`. Scores are :func:`rating_scores`: the
-    order of the predicted ratings. ``side_features=False`` gives the collaborative model,
+    order of the predicted ratings, with each user folded in at each evaluation point
+    (:func:`fold_in_users` on the ratings known there, see
+    :class:`cfcourse.recommenders.FoldIn`). ``side_features=False`` gives the collaborative model,
     ``use_movie_id=False`` the content-based one.
     """
 
     name = "deep rating model (genres + year)"
 
     def __init__(self, movies=None, *, side_features: bool = True, seed: int = 42, name: str | None = None,
-                 recipe: dict | None = None, **options):
-        super().__init__(name)
+                 recipe: dict | None = None, fold_in: bool = True, fold_in_l2: float = 1.0, **options):
+        Recommender.__init__(self, name)
+        self.fold_in, self.fold_in_l2 = bool(fold_in), float(fold_in_l2)
         self.movies, self.side_features, self.seed = movies, bool(side_features), seed
         self.recipe, self.options = RECIPE | (recipe or {}), options
 
@@ -225,6 +251,12 @@ class DeepRatingRecommender(Recommender):
         ratings = split.rating_split()
         self.model = build_deep(ratings, features, seed=self.seed, **self.options)
         self.result_ = train(self.model, ratings, seed=None, **self.recipe)
+        self._reset_fold_in()
+
+    def _fold_in_part(self, split, part):
+        return fold_in_users(self.model, split.interactions(_known_parts(part), "rating"), self.fold_in_l2)
 
     def _score(self, split, part, users):
-        return rating_scores(self.model, users)
+        if not self.fold_in:
+            return rating_scores(self.model, users)
+        return rating_scores(self.model, users, user_vectors=self.user_side(split, part)[users])

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["ProfileError", "NewUser", "check_profile", "fit_new_user", "recommend_new_user"]
+__all__ = ["ProfileError", "NewUser", "check_profile", "fit_new_user", "recommend_new_user", "FOLD_IN_LOSSES",
+           "fold_in"]
 
 
 class ProfileError(ValueError):
@@ -267,3 +268,153 @@ def recommend_new_user(model, profile, encoding, movies: pd.DataFrame, n: int = 
     if user.kind == "rating":
         table["predicted rating"] = user.predicted_ratings()[ids]
     return table
+
+
+# --------------------------------------------------------------------------------------
+# Folding in many users at once: the same history for every model at an evaluation point
+# --------------------------------------------------------------------------------------
+
+#: The objectives :func:`fold_in` knows, one per kind of model.
+FOLD_IN_LOSSES = ("rating", "squared", "implicit", "softmax", "mlp")
+
+
+def fold_in(known, movie_vectors, *, loss: str, l2: float, movie_bias=None, start=None,
+            scale: tuple[float, float] = (0.5, 5.0), alpha: float = 1.0, layers=None,
+            max_iter: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """Fit every user's vector (and bias) to the movies in ``known``, the movie side frozen.
+
+    This is the new-user fit of :func:`fit_new_user` for all users at once, and the way every
+    id-based recommender of the course reads the movies a user rated after its training ended
+    (``recommenders``: at the test point, the user's training *and* validation movies).
+    ``known`` is a users × movies ``scipy.sparse`` matrix whose nonzero cells are the user's
+    movies (their ratings for the rating losses, anything nonzero for ``"softmax"``);
+    ``movie_vectors`` (movies × d) and ``movie_bias`` (movies) are the model's, kept fixed.
+    ``loss`` says which model's objective is fitted:
+
+    - ``"rating"``: ``models.DotWithBias``, rating = lo + (hi − lo)·σ(u·m + b_u + b_m), squared
+      error plus ``l2·(‖u‖² + b_u²)``; returns vectors and user biases;
+    - ``"squared"``: explicit ALS, rating = u·m, squared error plus ``l2·n_u·‖u‖²`` (Spark's
+      scaling by the user's number of ratings ``n_u``); solved exactly, user by user;
+    - ``"implicit"``: implicit ALS (Hu, Koren and Volinsky, 2008): preference 1 for the user's
+      movies and 0 elsewhere, confidence ``1 + alpha·rating``, plus ``l2·n_u·‖u‖²``; exact;
+    - ``"softmax"``: ``models.SoftmaxRanker``, minus the log-softmax of the user's movies over
+      the catalogue (logits ``u·m + b_m``) plus ``l2·‖u‖²``;
+    - ``"mlp"``: a rating network whose first hidden layer reads ``[user, movie]``: the movie's
+      part of its pre-activation is ``movie_vectors`` (movies × h, bias included), ``u`` enters
+      through ``layers[0]`` (d × h), then ReLU, then the remaining ``(kernel, bias)`` pairs of
+      ``layers[1:]`` (the last one gives the logit); rating as for ``"rating"``, ``l2·‖u‖²``.
+
+    The iterative losses use L-BFGS over all users jointly, from ``start`` (users × d: the trained
+    vectors, for a warm start) or zeros; deterministic. Returns ``(vectors, biases)`` (the
+    biases are zeros where the loss has none); a user without movies keeps ``start`` (or zeros).
+    """
+    import scipy.sparse as sp
+    from scipy.optimize import minimize
+
+    if loss not in FOLD_IN_LOSSES:
+        raise ValueError(f"loss must be one of {FOLD_IN_LOSSES}, got {loss!r}")
+    if not (isinstance(l2, (int, float, np.number)) and math.isfinite(l2) and l2 >= 0):
+        raise ValueError(f"l2 must be a non-negative number, got {l2!r}")
+    if not sp.issparse(known):
+        raise TypeError(f"known must be a scipy.sparse users × movies matrix (e.g. split.interactions(...)), "
+                        f"got {type(known).__name__}")
+    known = sp.csr_matrix(known, dtype=np.float64)
+    known.eliminate_zeros()
+    m = np.asarray(movie_vectors, dtype=np.float64)
+    if known.shape[1] != len(m):
+        raise ValueError(f"known has {known.shape[1]} movies but movie_vectors {len(m)} rows: pass the model's "
+                         "movie table for the same catalogue")
+    n_users = known.shape[0]
+    bm = np.zeros(len(m)) if movie_bias is None else np.asarray(movie_bias, dtype=np.float64).reshape(-1)
+    d = m.shape[1] if loss != "mlp" else np.asarray(layers[0][0]).shape[0]
+    start = None if start is None else np.array(start, dtype=np.float64).reshape(n_users, -1)
+    if start is not None and start.shape[1] not in (d, d + (loss == "rating")):
+        raise ValueError(f"start must hold one row of {d} numbers per user (the trained vectors), "
+                         f"got shape {start.shape}")
+    u0 = np.zeros((n_users, d)) if start is None else start[:, :d]
+    counts = np.diff(known.indptr)
+    if loss in ("squared", "implicit"):
+        return _fold_in_exact(known, m, u0, counts, loss, l2, alpha)
+    coo = known.tocoo()
+    rows, cols, values = coo.row, coo.col, coo.data
+    lo, hi = scale
+    with_bias = loss == "rating"
+    width = d + 1 if with_bias else d
+
+    if loss == "softmax":
+        watched = known.astype(bool).astype(np.float64)
+        m32 = m.astype(np.float32)
+
+        def objective(theta):
+            u = theta.reshape(n_users, d)
+            z = (u.astype(np.float32) @ m32.T).astype(np.float64) + bm
+            z -= z.max(axis=1, keepdims=True)  # the shift cancels in z − log Σ exp z
+            p = np.exp(z)
+            total = p.sum(axis=1)
+            p /= total[:, None]
+            log_norm = np.log(total)
+            value = -(z[rows, cols].sum() - (counts * log_norm).sum()) + l2 * (u * u).sum()
+            grad = -(watched @ m - counts[:, None] * (p.astype(np.float32) @ m32)) + 2 * l2 * u
+            return float(value), grad.reshape(-1)
+    elif loss == "rating":
+        def objective(theta):
+            t = theta.reshape(n_users, width)
+            u, b = t[:, :d], t[:, d]
+            z = np.einsum("ij,ij->i", u[rows], m[cols]) + b[rows] + bm[cols]
+            sig = 1.0 / (1.0 + np.exp(-z))
+            err = lo + (hi - lo) * sig - values
+            dz = 2.0 * err * (hi - lo) * sig * (1.0 - sig)
+            dzm = sp.csr_matrix((dz, (rows, cols)), shape=known.shape)
+            grad = np.hstack([dzm @ m + 2 * l2 * u, (np.asarray(dzm.sum(axis=1)).reshape(-1) + 2 * l2 * b)[:, None]])
+            return float(err @ err + l2 * (t * t).sum()), grad.reshape(-1)
+    else:  # "mlp"
+        kernels = [np.asarray(k, dtype=np.float64) for k, _ in layers]
+        biases = [np.asarray(b, dtype=np.float64).reshape(-1) for _, b in layers]
+
+        def objective(theta):
+            u = theta.reshape(n_users, d)
+            h = u[rows] @ kernels[0] + m[cols]
+            acts = [np.maximum(h, 0.0)]
+            pre = [h]
+            for kernel, bias in zip(kernels[1:-1], biases[1:-1]):
+                pre.append(acts[-1] @ kernel + bias)
+                acts.append(np.maximum(pre[-1], 0.0))
+            z = (acts[-1] @ kernels[-1]).reshape(-1) + biases[-1][0]
+            sig = 1.0 / (1.0 + np.exp(-z))
+            err = lo + (hi - lo) * sig - values
+            back = (2.0 * err * (hi - lo) * sig * (1.0 - sig))[:, None] * kernels[-1].reshape(1, -1)
+            for i in range(len(acts) - 1, 0, -1):
+                back = (back * (pre[i] > 0)) @ kernels[i].T
+            back = (back * (pre[0] > 0)) @ kernels[0].T
+            grad = np.zeros_like(u)
+            np.add.at(grad, rows, back)
+            return float(err @ err + l2 * (u * u).sum()), (grad + 2 * l2 * u).reshape(-1)
+
+    theta0 = np.hstack([u0, np.zeros((n_users, 1))]) if with_bias else u0
+    if with_bias and start is not None and np.shape(start)[-1] == width:
+        theta0 = np.array(start, dtype=np.float64)
+    with _one_blas_thread():
+        result = minimize(objective, theta0.reshape(-1), jac=True, method="L-BFGS-B",
+                          options={"maxiter": int(max_iter)})
+    theta = result.x.reshape(n_users, width)
+    empty = counts == 0
+    theta[empty] = theta0.reshape(n_users, width)[empty]
+    return theta[:, :d].copy(), (theta[:, d].copy() if with_bias else np.zeros(n_users))
+
+
+def _fold_in_exact(known, m, u0, counts, loss, l2, alpha):
+    """The ALS user step: one small ridge regression per user (exact)."""
+    n_users, d = u0.shape
+    vectors = u0.copy()
+    gram = m.T @ m if loss == "implicit" else None
+    for u in np.flatnonzero(counts):
+        cols = known.indices[known.indptr[u]:known.indptr[u + 1]]
+        r = known.data[known.indptr[u]:known.indptr[u + 1]]
+        mu = m[cols]
+        ridge = l2 * counts[u] * np.eye(d)
+        if loss == "squared":
+            vectors[u] = np.linalg.solve(mu.T @ mu + ridge, mu.T @ r)
+        else:
+            c = alpha * r  # confidence − 1 on the user's movies; preference 1 there, 0 elsewhere
+            vectors[u] = np.linalg.solve(gram + (mu.T * c) @ mu + ridge, mu.T @ (1.0 + c))
+    return vectors, np.zeros(n_users)

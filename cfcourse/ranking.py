@@ -4,7 +4,8 @@ intervals, top-N lists, and what lies beyond accuracy.
 The protocol (used by the recommending chapter and every later chapter that ranks movies):
 
 1. **Temporal hold-out per user** (:func:`temporal_split`). Each user's ratings are ordered by
-   ``(timestamp, movieId)``; the last ``n_test`` are the *test* part, the ``n_valid`` just before
+   time; ratings given in the same second have no order, so they are put in one seeded random
+   order (never the order of the movie ids); the last ``n_test`` are the *test* part, the ``n_valid`` just before
    them the *validation* part, everything earlier the *training* part. Models are fitted on the
    training part only; popularity counts and any normalisation see training data only.
 2. **Full ranking**. For each user, every movie of the catalogue (all ``n_movies`` of the
@@ -133,7 +134,8 @@ class TemporalSplit:
     ``kind`` is ``"random"``). The three parts are DataFrames with columns ``user``,
     ``movie`` (dense indices of ``encoded``), ``rating``, ``timestamp``, ``userId`` and
     ``movieId`` (raw ids), indexed by the row of ``encoded.ratings`` they come from and sorted
-    by user, then time, then movie. ``n_users`` and ``n_movies`` are those of the encoder: the
+    by user, then time; ratings of one user in the same second are in the split's seeded tie
+    order (``time_rank``: each row's position in that order), the same for every model. ``n_users`` and ``n_movies`` are those of the encoder: the
     whole catalogue, so a movie rated only in the test part is still a candidate.
 
     At an evaluation point (``part`` = ``"valid"`` or ``"test"``):
@@ -154,6 +156,7 @@ class TemporalSplit:
     n_valid: int
     encoded: "Encoded" = field(repr=False)
     kind: str = "temporal"
+    time_rank: pd.Series | None = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ---------------------------------------------------------------- parts
@@ -161,6 +164,13 @@ class TemporalSplit:
     def part(self, name: str) -> pd.DataFrame:
         """The ratings of one part: ``"train"``, ``"valid"`` or ``"test"``."""
         return getattr(self, _check_part(name, PARTS))
+
+    def in_time_order(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows of ``frame`` (rows of this split's parts) sorted by user, then time, ties in the split's seeded order."""
+        if self.time_rank is None:  # a split built by hand: time, then the row order
+            return frame.sort_values(["user", "timestamp"], kind="stable")
+        rank = self.time_rank.reindex(frame.index).to_numpy()
+        return frame.iloc[np.lexsort((rank, frame["user"].to_numpy()))]
 
     def _cached(self, key, build):
         if key not in self._cache:
@@ -205,13 +215,13 @@ class TemporalSplit:
         """Each user's known movies before ``part``, in time order (oldest first), as index arrays.
 
         For sequence models: ``history("test")[u]`` is user ``u``'s training then validation
-        movies, ordered by ``(timestamp, movieId)``.
+        movies, ordered by time (ratings in the same second in the split's seeded tie order).
         """
         _check_part(part)
 
         def build():
             parts = [self.train] if part == "valid" else [self.train, self.valid]
-            frame = pd.concat(parts).sort_values(["user", "timestamp", "movie"], kind="stable")
+            frame = self.in_time_order(pd.concat(parts))
             movies = frame["movie"].to_numpy(dtype=np.int64)
             bounds = np.searchsorted(frame["user"].to_numpy(), np.arange(self.n_users + 1))
             return [movies[bounds[u]:bounds[u + 1]] for u in range(self.n_users)]
@@ -270,11 +280,15 @@ class TemporalSplit:
         }, dtype=object)
 
 
-def temporal_split(encoded, n_test: int = DEFAULT_N_HELD_OUT, n_valid: int | None = None) -> TemporalSplit:
+def temporal_split(encoded, n_test: int = DEFAULT_N_HELD_OUT, n_valid: int | None = None,
+                   tie_seed: int = 0) -> TemporalSplit:
     """Hold out each user's last ``n_test`` ratings for test and the ``n_valid`` before for validation.
 
-    Ratings are ordered per user by ``(timestamp, movieId)`` (the movie id breaks the ties of
-    ratings given in the same second, so the split is reproducible). ``n_valid`` defaults to
+    Ratings are ordered per user by time. Ratings given in the same second have no order of their
+    own: they are put in a random order drawn with ``tie_seed`` (one key per row of
+    ``encoded.ratings``), so the split is reproducible and does not depend on the movie ids
+    (relabelling the movies leaves it unchanged; ordering ties by id would hold out the highest
+    ids, the newest films). ``n_valid`` defaults to
     ``n_test``; ``n_valid=0`` makes no validation part. The classic leave-last-one-out protocol
     is ``temporal_split(encoded, n_test=1, n_valid=1)``.
 
@@ -293,8 +307,17 @@ def temporal_split(encoded, n_test: int = DEFAULT_N_HELD_OUT, n_valid: int | Non
     users = ratings["user"].to_numpy(dtype=np.int64)
     per_user = np.bincount(users, minlength=encoded.n_users)
     _check_enough(encoded, per_user, n_test + n_valid + 1)
-    order = np.lexsort((ratings["movie"].to_numpy(), ratings["timestamp"].to_numpy(), users))
-    return _cut(encoded, order, per_user, n_test, n_valid, "temporal")
+    keys = _tie_keys(len(ratings), tie_seed)
+    order = np.lexsort((keys, ratings["timestamp"].to_numpy(), users))
+    return _cut(encoded, order, per_user, n_test, n_valid, "temporal", keys)
+
+
+def _tie_keys(n: int, seed) -> np.ndarray:
+    """One seeded random key per row: the order of ratings given in the same second."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"tie_seed must be a whole number (it seeds the order of ratings in the same second), "
+                        f"got {seed!r}")
+    return np.random.default_rng([int(seed), 7919]).random(n)
 
 
 def random_split(encoded, n_test: int = DEFAULT_N_HELD_OUT, n_valid: int | None = None, seed: int = 0) -> TemporalSplit:
@@ -316,7 +339,7 @@ def random_split(encoded, n_test: int = DEFAULT_N_HELD_OUT, n_valid: int | None 
     _check_enough(encoded, per_user, n_test + n_valid + 1)
     keys = np.random.default_rng(seed).random(len(users))
     order = np.lexsort((keys, users))
-    return _cut(encoded, order, per_user, n_test, n_valid, "random")
+    return _cut(encoded, order, per_user, n_test, n_valid, "random", _tie_keys(len(users), 0))
 
 
 def _check_timestamps(ratings: pd.DataFrame) -> None:
@@ -341,9 +364,15 @@ def _check_enough(encoded, per_user: np.ndarray, need: int) -> None:
         )
 
 
-def _cut(encoded, order: np.ndarray, per_user: np.ndarray, n_test: int, n_valid: int, kind: str) -> TemporalSplit:
+def _cut(encoded, order: np.ndarray, per_user: np.ndarray, n_test: int, n_valid: int, kind: str,
+         tie_keys: np.ndarray) -> TemporalSplit:
     """Cut each user's ratings, taken in ``order`` (grouped by user), into train / valid / test."""
     ratings = encoded.ratings
+    users = ratings["user"].to_numpy(dtype=np.int64)
+    in_time = np.lexsort((tie_keys, ratings["timestamp"].to_numpy(), users))
+    rank = np.empty(len(in_time), dtype=np.int64)
+    rank[in_time] = np.arange(len(in_time))
+    time_rank = pd.Series(rank, index=ratings.index)
     sorted_users = ratings["user"].to_numpy(dtype=np.int64)[order]
     starts = np.searchsorted(sorted_users, np.arange(encoded.n_users))
     position = np.arange(len(order)) - starts[sorted_users]
@@ -353,10 +382,10 @@ def _cut(encoded, order: np.ndarray, per_user: np.ndarray, n_test: int, n_valid:
     valid = frame[(from_end >= n_test) & (from_end < n_test + n_valid)]
     train = frame[from_end >= n_test + n_valid]
     if kind != "temporal":  # keep every part in time order, whatever was held out
-        test, valid, train = (part.sort_values(["user", "timestamp", "movie"], kind="stable")
+        test, valid, train = (part.iloc[np.argsort(time_rank.reindex(part.index).to_numpy(), kind="stable")]
                               for part in (test, valid, train))
     return TemporalSplit(train=train, valid=valid, test=test, n_users=encoded.n_users, n_movies=encoded.n_movies,
-                         n_test=n_test, n_valid=n_valid, encoded=encoded, kind=kind)
+                         n_test=n_test, n_valid=n_valid, encoded=encoded, kind=kind, time_rank=time_rank)
 
 
 # --------------------------------------------------------------------------------------
@@ -834,7 +863,7 @@ def last_rated(split: TemporalSplit, user_id, movies: pd.DataFrame, n: int = 10,
     u = _user_index(split, user_id)
     frames = [split.train] if part == "valid" else [split.train, split.valid]
     rows = pd.concat(frames)
-    rows = rows[rows["user"] == u].sort_values(["timestamp", "movie"], kind="stable").iloc[::-1].head(n)
+    rows = split.in_time_order(rows[rows["user"] == u]).iloc[::-1].head(n)
     return pd.DataFrame({"date": pd.to_datetime(rows["timestamp"].to_numpy(), unit="s").strftime("%Y-%m-%d"),
                          "movieId": rows["movieId"].to_numpy(dtype=np.int64),
                          "title": _titles(movies, rows["movieId"].to_numpy()),

@@ -20,6 +20,16 @@ To plug in a new model (a Keras network, a sequence model, a Spark ALS model...)
 The base class times ``fit`` (``fit_seconds``), checks the arguments and the shape and values of
 the scores. Known movies need not be removed: the protocol masks them.
 
+**The same information for every model.** At the test point every model reads the user's
+training *and* validation movies. History-based models (EASE, PureSVD, bags, sequences) take them
+as input; id-based models (one learned vector per user: the rating model, the ranker, the deep
+rating model, ALS) would otherwise score with a vector fitted on the training part only. They
+fold the user in (:class:`FoldIn`): at each evaluation point the user's vector is refitted, with
+the movie side frozen, on every movie known at that point (:func:`cfcourse.new_user.fold_in`, the
+new-user fit of the recommending chapter for all users at once), so ``score(split, "test")``
+changes when the user's validation movies do. ``fold_in=False`` keeps the trained vectors (the
+protocol before; only to measure what the fold-in changes).
+
 The baselines here: :class:`RandomScores`, :class:`Popularity`, :class:`PureSVD`,
 :class:`EASE`; and the adapters for the course's Keras models, :class:`RatingModel` (a rating
 model such as ``models.DotWithBias``, refitted on the temporal training part) and
@@ -36,7 +46,7 @@ import numpy as np
 
 from .ranking import TemporalSplit, check_k, check_scores, hit_rate
 
-__all__ = ["Recommender", "RandomScores", "Popularity", "PureSVD", "EASE", "RatingModel", "SoftmaxModel",
+__all__ = ["Recommender", "FoldIn", "RandomScores", "Popularity", "PureSVD", "EASE", "RatingModel", "SoftmaxModel",
            "embedding_scores"]
 
 
@@ -93,6 +103,39 @@ class Recommender:
 
     def _score(self, split: TemporalSplit, part: str, users: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+
+class FoldIn:
+    """Mixin of the id-based recommenders: user vectors refitted on what is known at each evaluation point.
+
+    A subclass sets ``fold_in`` (bool) and ``fold_in_l2`` in ``__init__``, calls
+    ``self._reset_fold_in()`` at the end of ``_fit`` and writes ``_fold_in_part(split, part)``,
+    which returns that part's user-side arrays (computed once per part and kept).
+    ``user_side(split, part)`` returns them. The penalty ``fold_in_l2`` of each model was chosen
+    from a grid by HR@10 on the validation part of the default split (folding in the training movies).
+    """
+
+    fold_in: bool = True
+    fold_in_l2: float = 1.0
+    #: L-BFGS iterations of the fold-in (it starts from the trained vectors).
+    fold_in_max_iter: int = 50
+
+    def _reset_fold_in(self) -> None:
+        self._folded = {}
+
+    def user_side(self, split: TemporalSplit, part: str):
+        """The user-side arrays at ``part`` (folded in once, then kept)."""
+        folded = self.__dict__.setdefault("_folded", {})
+        if part not in folded:
+            folded[part] = self._fold_in_part(split, part)
+        return folded[part]
+
+    def _fold_in_part(self, split, part):
+        raise NotImplementedError
+
+
+def _known_parts(part: str) -> tuple[str, ...]:
+    return ("train",) if part == "valid" else ("train", "valid")
 
 
 def _check_users(users, n_users: int) -> np.ndarray:
@@ -310,7 +353,7 @@ def _is_train_result(value) -> bool:
     return hasattr(value, "model") and hasattr(value, "seconds") and hasattr(value, "history")
 
 
-class RatingModel(Recommender):
+class RatingModel(FoldIn, Recommender):
     """A rating model of the course as a recommender: scores from its embedding matrices.
 
     By default ``fit`` builds a ``models.DotWithBias`` (chapter 4) and trains it with
@@ -321,6 +364,11 @@ class RatingModel(Recommender):
     ``training.train`` / ``training.train_ranker`` (kept as ``result_``; its training seconds
     are then counted in ``fit_seconds``, so tables show the real cost of the model).
 
+    At each evaluation point the user's vector and bias are folded in (:class:`FoldIn`): refitted
+    on the user's known ratings (test: training and validation) against the frozen movie vectors
+    and biases, with the model's own loss (``new_user.fold_in(loss="rating")``, penalty
+    ``fold_in_l2``). ``fold_in=False`` scores with the trained vectors (fitted on training only).
+
     Scores are ``u·m + b_u + b_m``: the logit before the sigmoid of ``DotWithBias``. The sigmoid
     is increasing, so the order is the order of the predicted ratings, without the ties that
     float32 rounding makes among ratings near the top of the scale. They come from the
@@ -330,9 +378,10 @@ class RatingModel(Recommender):
     name = "rating model (dot + bias)"
 
     def __init__(self, model=None, *, embedding_dim: int = 64, seed: int = 42, name: str | None = None,
-                 **train_kwargs):
-        super().__init__(name)
+                 fold_in: bool = True, fold_in_l2: float = 1.0, **train_kwargs):
+        Recommender.__init__(self, name)
         self.model, self.embedding_dim, self.seed = model, embedding_dim, seed
+        self.fold_in, self.fold_in_l2 = bool(fold_in), float(fold_in_l2)
         self.train_kwargs = dict(epochs=30, batch_size=1024, learning_rate=5e-3, patience=2) | train_kwargs
 
     def fit(self, split: TemporalSplit) -> "RatingModel":
@@ -360,9 +409,28 @@ class RatingModel(Recommender):
             raise ValueError(f"the model has {len(user_vectors)} users and {len(movie_vectors)} movies, the split "
                              f"{split.n_users} and {split.n_movies}: use a model built for this split's encoder")
         self.user_vectors_, self.movie_vectors_ = user_vectors, movie_vectors
+        self._reset_fold_in()
+
+    def _fold_in_part(self, split, part):
+        from .new_user import fold_in
+
+        d = self.movie_vectors_.shape[1] - 2
+        movies, movie_bias = self.movie_vectors_[:, :d], self.movie_vectors_[:, d]
+        start = np.hstack([self.user_vectors_[:, :d], self.user_vectors_[:, d + 1:]])  # [u, b_u]
+        if getattr(self.model, "user_bias", None) is None:  # the ranker: softmax over u·m + b_m
+            vectors, bias = fold_in(split.interactions(_known_parts(part)), movies, movie_bias=movie_bias,
+                                    loss="softmax", l2=self.fold_in_l2, start=start[:, :d],
+                                    max_iter=self.fold_in_max_iter)
+        else:
+            scale = (float(self.model.min_rating), float(self.model.max_rating))
+            vectors, bias = fold_in(split.interactions(_known_parts(part), "rating"), movies, movie_bias=movie_bias,
+                                    loss="rating", l2=self.fold_in_l2, start=start, scale=scale,
+                                    max_iter=self.fold_in_max_iter)
+        return np.hstack([vectors, np.ones((len(vectors), 1)), bias[:, None]])
 
     def _score(self, split, part, users):
-        return (self.user_vectors_[users] @ self.movie_vectors_.T).astype(np.float32)
+        user_vectors = self.user_side(split, part) if self.fold_in else self.user_vectors_
+        return (user_vectors[users] @ self.movie_vectors_.T).astype(np.float32)
 
 
 class SoftmaxModel(RatingModel):
@@ -371,16 +439,19 @@ class SoftmaxModel(RatingModel):
     ``fit`` builds a ``models.SoftmaxRanker`` (``embedding_dim``, ``l2``, ``user_dropout``) after
     ``training.seed_everything(seed)`` and trains it with ``training.train_ranker`` on the training
     interactions, stopping early on validation HR@10 (other keyword arguments go to
-    ``train_ranker``). Scores are its logits ``u·m + b_m``. Pass ``model=`` a trained ranker, or
+    ``train_ranker``). Scores are its logits ``u·m + b_m``, with the user folded in at each
+    evaluation point (``new_user.fold_in(loss="softmax")``, see :class:`FoldIn`). Pass ``model=`` a trained ranker, or
     the result of ``training.train_ranker`` (its seconds count in ``fit_seconds``), to use it as it is.
     """
 
     name = "ranking model (softmax)"
 
     def __init__(self, model=None, *, embedding_dim: int = 64, l2: float = 1e-5, user_dropout: float = 0.0,
-                 seed: int = 42, name: str | None = None, **train_kwargs):
+                 seed: int = 42, name: str | None = None, fold_in: bool = True, fold_in_l2: float = 1.0,
+                 **train_kwargs):
         Recommender.__init__(self, name)
         self.model, self.seed, self.train_kwargs = model, seed, train_kwargs
+        self.fold_in, self.fold_in_l2 = bool(fold_in), float(fold_in_l2)
         self.model_kwargs = dict(embedding_dim=embedding_dim, l2=l2, user_dropout=user_dropout)
 
     def _fit(self, split):

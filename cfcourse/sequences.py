@@ -477,8 +477,7 @@ def full_histories(split) -> list[np.ndarray]:
 
     Only for measuring leaks: a model must never be fitted on these.
     """
-    frame = pd.concat([split.train, split.valid, split.test]).sort_values(["user", "timestamp", "movie"],
-                                                                         kind="stable")
+    frame = split.in_time_order(pd.concat([split.train, split.valid, split.test]))
     movies = frame["movie"].to_numpy(dtype=np.int64)
     bounds = np.searchsorted(frame["user"].to_numpy(), np.arange(split.n_users + 1))
     return [movies[bounds[u]:bounds[u + 1]] for u in range(split.n_users)]

@@ -47,9 +47,45 @@ def test_last_ratings_in_time_are_test_then_validation(toy):
     assert parts_of(toy, 4) == [[60, 20, 10], [90], [30]]
 
 
-def test_ratings_in_the_same_second_are_ordered_by_movie_id(toy):
-    # user 1 rated movies 50 and 70 at t=600: 70 (the larger id) counts as the later one
-    assert parts_of(toy, 1) == [[10, 20, 30, 40, 60], [50], [70]]
+def test_ratings_in_the_same_second_have_a_seeded_order_not_the_movie_ids():
+    # user 1 rated movies 50 and 70 at t=600: which one is "later" is drawn with tie_seed, not taken from the ids
+    encoded = toy_encoded()
+    last = {seed: parts_of(ranking.temporal_split(encoded, n_test=1, n_valid=1, tie_seed=seed), 1)[2]
+            for seed in range(12)}
+    assert {tuple(v) for v in last.values()} == {(50,), (70,)}
+    assert last == {seed: parts_of(ranking.temporal_split(encoded, n_test=1, n_valid=1, tie_seed=seed), 1)[2]
+                    for seed in range(12)}  # the same seed, the same order
+    with pytest.raises(TypeError, match="tie_seed must be a whole number"):
+        ranking.temporal_split(encoded, n_test=1, n_valid=1, tie_seed="0")
+
+
+def coarse_ratings(seed: int = 0) -> pd.DataFrame:
+    """Random ratings whose timestamps fall in a few seconds: most ratings share a second with others."""
+    ratings = random_encoded(seed=seed).ratings[["userId", "movieId", "rating", "timestamp"]].copy()
+    ratings = ratings.reset_index(drop=True)
+    ratings["timestamp"] = 1000 + ratings.index.to_numpy() % 3
+    return ratings
+
+
+@pytest.mark.parametrize("kind", ["temporal", "random"])
+def test_relabelling_the_movies_leaves_the_split_unchanged(kind):
+    ratings = coarse_ratings()
+    ids = np.sort(ratings["movieId"].unique())
+    relabel = dict(zip(ids, np.random.default_rng(5).permutation(ids) + 1000))
+    relabelled = ratings.assign(movieId=ratings["movieId"].map(relabel))
+    make = ranking.temporal_split if kind == "temporal" else ranking.random_split
+    a, b = make(data.encode_ids(ratings), 2, 2), make(data.encode_ids(relabelled), 2, 2)
+    for part in ranking.PARTS:
+        assert a.part(part).index.tolist() == b.part(part).index.tolist()
+        assert a.part(part)["movieId"].map(relabel).tolist() == b.part(part)["movieId"].tolist()
+    first_a = [a.encoded.movies.decode(h).tolist() for h in a.history("test")]
+    first_b = [b.encoded.movies.decode(h).tolist() for h in b.history("test")]
+    assert [[relabel[m] for m in h] for h in first_a] == first_b
+    # the rule this replaces (ties by movie id) depends on the labels: it would hold out other ratings
+    def by_id(frame):
+        order = frame.sort_values(["userId", "timestamp", "movieId"]).groupby("userId").tail(2)
+        return sorted(order.index.tolist())
+    assert by_id(ratings) != by_id(relabelled)
 
 
 def test_split_sizes_and_catalogue():
