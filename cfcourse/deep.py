@@ -179,7 +179,7 @@ def rating_scores(model: DeepRatingModel, users=None, chunk: int = 32, user_vect
     return scores
 
 
-def fold_in_users(model: DeepRatingModel, known, l2: float = 1.0) -> np.ndarray:
+def fold_in_users(model: DeepRatingModel, known, l2: float = 30.0) -> np.ndarray:
     """Every user's vector refitted on ``known`` (users × movies, ratings) with the network frozen.
 
     The deep model's loss (squared error of the predicted rating) plus ``l2·‖u‖²``, through
@@ -232,7 +232,7 @@ class DeepRatingRecommender(FoldIn, Recommender):
     name = "deep rating model (genres + year)"
 
     def __init__(self, movies=None, *, side_features: bool = True, seed: int = 42, name: str | None = None,
-                 recipe: dict | None = None, fold_in: bool = True, fold_in_l2: float = 1.0, **options):
+                 recipe: dict | None = None, fold_in: bool = True, fold_in_l2: float = 30.0, **options):
         Recommender.__init__(self, name)
         self.fold_in, self.fold_in_l2 = bool(fold_in), float(fold_in_l2)
         self.movies, self.side_features, self.seed = movies, bool(side_features), seed

@@ -54,3 +54,33 @@ def random_encoded(n_users: int = 30, n_movies: int = 40, per_user=(8, 20), seed
             rows.append((user, int(m) * 10 + 1, float(rng.integers(1, 11)) / 2, 1000 * user + t))
     frame = pd.DataFrame(rows, columns=["userId", "movieId", "rating", "timestamp"])
     return data.encode_ids(frame.astype({"userId": "int64", "movieId": "int64", "timestamp": "int64"}))
+
+
+def with_other_validation_movies(split, user: int = 0):
+    """``split`` with user ``user``'s validation movies swapped for movies they never rated (the rest as it was).
+
+    A model that reads each user's whole history before the test must score that user's test
+    part differently on the two splits, and everybody else the same.
+    """
+    import dataclasses
+
+    rated = set(pd.concat([split.train, split.valid, split.test]).loc[lambda f: f["user"] == user, "movie"])
+    fresh = [m for m in range(split.n_movies) if m not in rated]
+    valid = split.valid.copy()
+    rows = np.flatnonzero(valid["user"].to_numpy() == user)
+    if len(fresh) < len(rows):
+        raise ValueError("the user has rated almost every movie: pick another user")
+    valid.iloc[rows, valid.columns.get_loc("movie")] = fresh[:len(rows)]
+    valid.iloc[rows, valid.columns.get_loc("movieId")] = split.encoded.movies.decode(np.array(fresh[:len(rows)]))
+    return dataclasses.replace(split, valid=valid, _cache={})
+
+
+def assert_test_scores_follow_the_validation_movies(model, split, user: int = 0):
+    """The test scores of ``user`` change with their validation movies; other users' and the validation scores do not."""
+    other = with_other_validation_movies(split, user)
+    before, after = model.score(split, "test"), model.score(other, "test")
+    assert np.abs(before[user] - after[user]).max() > 1e-4
+    rest = np.arange(split.n_users) != user
+    np.testing.assert_allclose(before[rest], after[rest], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(model.score(split, "valid"), model.score(other, "valid"), rtol=1e-4, atol=1e-4)
+    assert np.abs(model.score(split, "valid")[user] - before[user]).max() > 1e-4

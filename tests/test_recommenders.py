@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from cfcourse import models, ranking, recommenders as rec, training
-from ranking_data import random_encoded, toy_encoded
+from ranking_data import (assert_test_scores_follow_the_validation_movies, random_encoded, toy_encoded,
+                          with_other_validation_movies)
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +180,7 @@ def test_embedding_scores_are_the_logits_of_dot_with_bias(toy):
     users, movies = rec.embedding_scores(model)
     logits = users @ movies.T
     np.testing.assert_allclose(0.5 + 4.5 / (1 + np.exp(-logits)), predicted, atol=1e-5)
-    adapter = rec.RatingModel(model=model).fit(toy)
+    adapter = rec.RatingModel(model=model, fold_in=False).fit(toy)
     np.testing.assert_allclose(adapter.score(toy), logits, rtol=1e-5)
     # the order of the scores is the order of the predicted ratings
     assert (np.argsort(-adapter.score(toy), axis=1, kind="stable")
@@ -213,7 +214,7 @@ def test_rating_model_trains_dot_with_bias_on_the_temporal_training_part(split):
 
 
 def test_softmax_model_trains_a_ranker(split):
-    model = rec.SoftmaxModel(embedding_dim=4, epochs=3, batch_size=8).fit(split)
+    model = rec.SoftmaxModel(embedding_dim=4, epochs=3, batch_size=8, fold_in=False).fit(split)
     assert isinstance(model.model, models.SoftmaxRanker)
     logits = np.asarray(model.model(np.arange(split.n_users), training=False))
     np.testing.assert_allclose(model.score(split), logits, rtol=1e-4, atol=1e-4)
@@ -223,7 +224,7 @@ def test_adapters_take_a_training_result_and_count_its_seconds(split):
     training.seed_everything(0)
     ranker = models.SoftmaxRanker(split.n_users, split.n_movies, embedding_dim=4)
     fit = training.train_ranker(ranker, split, epochs=2, batch_size=8, seed=0)
-    adapter = rec.SoftmaxModel(model=fit).fit(split)
+    adapter = rec.SoftmaxModel(model=fit, fold_in=False).fit(split)
     assert adapter.model is ranker and adapter.result_ is fit
     assert fit.seconds <= adapter.fit_seconds < fit.seconds + 5
     logits = np.asarray(ranker(np.arange(split.n_users), training=False))
@@ -235,3 +236,29 @@ def test_adapters_take_a_training_result_and_count_its_seconds(split):
     rating_fit = training.train(dot, ratings, epochs=1, seed=0)
     rating = rec.RatingModel(model=rating_fit).fit(split)
     assert rating.model is dot and rating.fit_seconds >= rating_fit.seconds
+
+
+# --------------------------------------------------------------------------------------
+# The same information for every model: id-based models fold the user in
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [lambda: rec.RatingModel(embedding_dim=4, epochs=2),
+                                  lambda: rec.SoftmaxModel(embedding_dim=4, epochs=2, batch_size=8)],
+                         ids=["rating model", "ranker"])
+def test_id_based_test_scores_change_with_the_validation_movies(split, make):
+    model = make().fit(split)
+    assert_test_scores_follow_the_validation_movies(model, split, user=3)
+    model.fold_in = False  # the trained vectors: the test scores ignore the validation movies
+    np.testing.assert_array_equal(model.score(split, "test"), model.score(with_other_validation_movies(split, 3),
+                                                                           "test"))
+
+
+def test_folding_in_the_training_movies_keeps_the_ranker_near_its_trained_vectors(split):
+    model = rec.SoftmaxModel(embedding_dim=4, epochs=3, batch_size=8).fit(split)
+    folded = model.score(split, "valid")
+    model.fold_in = False
+    trained = model.score(split, "valid")
+    # same model, the user vectors refitted on the same movies: the orders agree far more than by chance
+    agree = np.mean([np.corrcoef(a, b)[0, 1] for a, b in zip(folded, trained)])
+    assert agree > 0.5, agree
