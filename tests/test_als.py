@@ -11,6 +11,7 @@ from cfcourse import data, ranking
 from cfcourse import recommenders as rec
 from cfcourse.als import ALSRecommender
 from cfcourse.parquet import parquet_files
+from ranking_data import assert_test_scores_follow_the_validation_movies
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,8 @@ def test_scores_are_dot_products_and_unseen_movies_rank_last(protocol, fitted):
     np.testing.assert_array_equal(explicit.known_movies_, seen)
     assert np.isneginf(scores[:, ~seen]).all() and np.isfinite(scores[:, seen]).all()
     u, m = 2, int(np.flatnonzero(seen)[0])
-    assert scores[u, m] == pytest.approx(float(explicit.user_vectors_[u] @ explicit.movie_vectors_[m]), rel=1e-5)
+    folded = explicit.user_side(protocol, "test")
+    assert scores[u, m] == pytest.approx(float(folded[u] @ explicit.movie_vectors_[m]), rel=1e-4)
     assert explicit.fit_seconds > 0 and explicit.name == "ALS (Spark), ratings"
     assert explicit.score(protocol, "test", users=[3, 1]).shape == (2, protocol.n_movies)
 
@@ -74,3 +76,12 @@ def test_bad_settings_are_refused(kwargs, message):
 def test_an_unfitted_model_cannot_score(protocol):
     with pytest.raises(RuntimeError, match="is not fitted yet"):
         ALSRecommender().score(protocol)
+
+
+def test_test_scores_fold_in_the_validation_ratings(protocol, fitted):
+    for model in fitted:
+        assert_test_scores_follow_the_validation_movies(model, protocol, user=2)
+    explicit, _ = fitted
+    # folding in the training ratings is ALS's own user step: it gives back the vectors Spark fitted
+    again = explicit.user_side(protocol, "valid")
+    np.testing.assert_allclose(again, explicit.user_vectors_, atol=0.05)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from cfcourse import data, deep, features, models, ranking, side_by_side, training
-from ranking_data import random_encoded
+from ranking_data import assert_test_scores_follow_the_validation_movies, random_encoded
 
 
 def small_split(n_users=25, n_movies=30, seed=0):
@@ -156,7 +156,12 @@ def test_deep_recommender_on_the_ranking_protocol():
     scores = model.score(split, "test", users=[0, 3])
     assert scores.shape == (2, split.n_movies) and np.isfinite(scores).all()
     assert model.model.n_side == 3 + 2 and len(model.result_.history) <= 3
-    np.testing.assert_allclose(scores, deep.rating_scores(model.model, [0, 3]))
+    folded = model.user_side(split, "test")
+    np.testing.assert_allclose(scores, deep.rating_scores(model.model, [0, 3], user_vectors=folded[[0, 3]]),
+                               rtol=1e-5, atol=1e-5)
+    assert_test_scores_follow_the_validation_movies(model, split, user=3)
+    model.fold_in = False
+    np.testing.assert_allclose(model.score(split, "test", users=[0, 3]), deep.rating_scores(model.model, [0, 3]))
     row = ranking.evaluate(model, split)
     assert 0 <= row["HR@10"] <= 1 and row.name == "deep rating model (genres + year)"
     collaborative = deep.DeepRatingRecommender(side_features=False, user_dim=4, movie_dim=4,

@@ -158,3 +158,69 @@ def test_recommendations_leave_out_the_profile_and_non_candidates():
 def test_softmax_recommendations_have_no_predicted_rating():
     table = new_user.recommend_new_user(softmax_model(), [(10, 5.0)], ENCODED, TOY_MOVIES, n=3)
     assert table.columns.tolist() == ["rank", "movieId", "title", "score"]
+
+
+# --------------------------------------------------------------------------------------
+# fold_in: the same fit for every user at once
+# --------------------------------------------------------------------------------------
+
+
+def test_fold_in_is_the_new_user_fit_for_every_user():
+    import scipy.sparse as sp
+
+    profiles = {0: [(10, 4.0), (30, 2.5), (50, 5.0)], 2: [(20, 1.0), (90, 4.5)]}
+    rows = [(u, int(ENCODED.movies.encode([m])[0]), r) for u, p in profiles.items() for m, r in p]
+    known = sp.csr_matrix(([r for *_, r in rows], ([u for u, *_ in rows], [m for _, m, _ in rows])), shape=(4, 9))
+    for model, loss in ((rating_model(), "rating"), (softmax_model(), "softmax")):
+        movies, bias = new_user._movie_table(model)
+        vectors, biases = new_user.fold_in(known, movies, movie_bias=bias, loss=loss, l2=0.1, max_iter=500)
+        for u, profile in profiles.items():
+            one = new_user.fit_new_user(model, profile, ENCODED, l2=0.1)
+            np.testing.assert_allclose(vectors[u], one.vector, atol=2e-3)
+            assert biases[u] == pytest.approx(one.bias, abs=2e-3)
+        assert not vectors[[1, 3]].any()  # no movies, nothing to fit: the start (zeros)
+
+
+def test_fold_in_exact_and_mlp_losses_reach_the_optimum():
+    import scipy.sparse as sp
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(0)
+    movies = rng.normal(size=(9, 3))
+    known = sp.csr_matrix(np.where(rng.random((3, 9)) < 0.5, rng.integers(1, 11, (3, 9)) / 2, 0.0))
+    ridge, _ = new_user.fold_in(known, movies, loss="squared", l2=0.2)
+    for u in range(3):
+        cols, r = known[u].indices, known[u].data
+        expected = np.linalg.solve(movies[cols].T @ movies[cols] + 0.2 * len(cols) * np.eye(3), movies[cols].T @ r)
+        np.testing.assert_allclose(ridge[u], expected, atol=1e-8)
+    implicit, _ = new_user.fold_in(known, movies, loss="implicit", l2=0.2, alpha=2.0)
+    c, p = 1 + 2.0 * known.toarray(), (known.toarray() > 0).astype(float)
+    for u in range(3):
+        def cost(x):
+            return float((c[u] * (p[u] - movies @ x) ** 2).sum() + 0.2 * known[u].nnz * x @ x)
+        assert cost(implicit[u]) <= minimize(cost, np.zeros(3)).fun + 1e-6
+    # a rating network (user of 2 numbers → 4 ReLU units → 1): the fold-in's gradient is right if L-BFGS
+    # lands on the optimum that a derivative-free search finds (units kept active: a smooth cost, one optimum)
+    layers = [(rng.normal(size=(2, 4)), np.zeros(4)), (rng.normal(size=(4, 1)), np.zeros(1))]
+    movie_part = rng.normal(size=(9, 4)) + 3.0
+    vectors, _ = new_user.fold_in(known, movie_part, loss="mlp", l2=0.3, layers=layers, max_iter=500)
+
+    def mlp_cost(x, u):
+        h = np.maximum(x @ layers[0][0] + movie_part[known[u].indices], 0)
+        pred = 0.5 + 4.5 / (1 + np.exp(-(h @ layers[1][0]).ravel()))
+        return float(((pred - known[u].data) ** 2).sum() + 0.3 * x @ x)
+
+    for u in range(3):
+        best = minimize(mlp_cost, np.zeros(2), args=(u,), method="Nelder-Mead", options={"xatol": 1e-6})
+        np.testing.assert_allclose(vectors[u], best.x, atol=1e-3)
+
+
+def test_fold_in_refuses_bad_input():
+    import scipy.sparse as sp
+
+    with pytest.raises(ValueError, match="loss must be one of"):
+        new_user.fold_in(sp.csr_matrix((2, 3)), np.ones((3, 2)), loss="hinge", l2=1.0)
+    with pytest.raises(TypeError, match="scipy.sparse"):
+        new_user.fold_in(np.ones((2, 3)), np.ones((3, 2)), loss="softmax", l2=1.0)
+    with pytest.raises(ValueError, match="known has 3 movies but movie_vectors 4"):
+        new_user.fold_in(sp.csr_matrix((2, 3)), np.ones((4, 2)), loss="softmax", l2=1.0)
