@@ -2,24 +2,32 @@
 
 A trained model has one vector per known user; a new user has none. Since the movie vectors
 are already learned, only the new user's vector (and bias) is missing, and with the movie
-vectors frozen, fitting it is a small convex problem, solved here exactly with L-BFGS:
+vectors frozen, fitting it is a small problem, solved here with L-BFGS:
 
 - for a **rating model** (``models.DotWithBias``: rating = min + (max − min) · σ(u·m + b_u + b_m)),
-  ``u`` and ``b_u`` minimise the squared error on the profile's ratings plus ``l2 · (‖u‖² + b_u²)``;
+  ``u`` and ``b_u`` minimise the squared error on the profile's ratings plus ``l2 · (‖u‖² + b_u²)``.
+  A sigmoid inside a squared error is not convex, so this is a local optimum, found from zero
+  (deterministic);
 - for the **ranking model** (``models.SoftmaxRanker``: softmax over ``u·m + b_m``), ``u``
-  maximises the log-probability of the profile's movies minus ``l2 · ‖u‖²``. This model learned
+  maximises the log-probability of the profile's movies minus ``l2 · ‖u‖²``: a convex problem
+  (log-sum-exp of linear functions plus a ridge), so its optimum is unique. This model learned
   *which* movies people rate, not how much they liked them, so it reads every movie of the
   profile as "watched", whatever its rating.
 
-What the models can and cannot do for a movie with no ratings: a movie that nobody rated in the
-training data has no learned vector (a movie absent from the data has no row at all; one that is
-in the catalogue but was rated only after the training period keeps the random vector it was
-initialised with, barely moved by regularisation or by the softmax pushing every unrated movie
-down). So such a movie can neither tell the model anything about a new user's taste nor be
-recommended for a good reason: collaborative filtering only knows a movie through the people who
-rated it. Pass ``candidates=split.train_counts() > 0`` to keep such movies out of the lists, and
-leave them out of profiles (with ``trained=`` the functions refuse them with a clear message).
-Content (genres, text) or popularity among early viewers is what a system needs for those.
+:func:`fold_in` is the same fit for all users at once: the recommenders use it to give every
+id-based model the user's whole history before an evaluation point.
+
+What the models can and cannot do for a movie with no ratings: a movie absent from the data has
+no row at all. One that is in the catalogue but was rated only after the training period has a
+row that was trained only as a movie nobody chose: with the ranker's full softmax every movie's
+row gets a gradient at every step, pushing it down, and the L2 penalty covers the whole table;
+what keeps such a movie at the bottom is above all its bias, which starts at the log of its
+smoothed training count (the lowest of all). No rating ever told the model what such a movie is
+like, so it can neither tell the model anything about a new user's taste nor be recommended for
+a good reason: collaborative filtering only knows a movie through the people who rated it. Pass
+``candidates=split.train_counts() > 0`` to keep such movies out of the lists, and leave them out
+of profiles (with ``trained=`` the functions refuse them with a clear message). Content (genres,
+text) or popularity among early viewers is what a system needs for those.
 """
 
 from __future__ import annotations
