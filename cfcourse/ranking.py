@@ -142,9 +142,10 @@ class TemporalSplit:
 
     - :meth:`relevant` holds each user's held-out movies of that part;
     - :meth:`known` holds what is known before it (valid: training; test: training and
-      validation). Those movies are masked in the ranking, and history-based models may use them
-      as input (e.g. EASE scores a user from all the movies known at that point), but models are
-      *fitted* on the training part only.
+      validation). Those movies are masked in the ranking, and every model reads them: history-based
+      models as input (e.g. EASE scores a user from all the movies known at that point), id-based
+      models by folding the user in on them (``recommenders.FoldIn``); but models are *fitted* on
+      the training part only.
     """
 
     train: pd.DataFrame = field(repr=False)
