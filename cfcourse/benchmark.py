@@ -385,7 +385,7 @@ def _sequence_entries() -> list[RankingEntry]:
 
     return [
         RankingEntry("bag of movies (mean)", recipe("bag", 6)),
-        RankingEntry("GRU", recipe("gru", 4)),
+        RankingEntry("GRU", recipe("gru", 5)),
         RankingEntry("causal self-attention", recipe("attention", 6, learning_rate=0.01)),
     ]
 
