@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -305,6 +306,58 @@ def _note_archive_writer(spark, partial: Path) -> None:
         pass
 
 
+#: Lines that Spark's JVM writes to stderr on every start and that say nothing to a reader: the JVM's
+#: note on the vector module, Spark's default-log-level banner, and netlib's failed look-up of a
+#: native BLAS/LAPACK (Spark then uses its Java implementation, with the same results).
+_STARTUP_NOISE = re.compile(r"^(WARNING: Using incubator modules|Setting default log level|To adjust logging level"
+                            r"|Setting Spark log level|netlib-(?:blas|lapack): .*dlopen\(.*\) failed)")
+
+
+def is_startup_noise(line: str) -> bool:
+    """Is ``line`` one of the start-up lines of Spark's JVM that :func:`start_session` keeps out of stderr?"""
+    return bool(_STARTUP_NOISE.match(line))
+
+
+def _forward(read_fd: int, write_fd: int) -> None:
+    """Copy lines from ``read_fd`` to ``write_fd`` until the pipe closes, less the start-up noise."""
+    with os.fdopen(read_fd, "rb", buffering=0) as source:
+        buffered = b""
+        for chunk in iter(lambda: source.read(4096), b""):
+            buffered += chunk
+            *lines, buffered = buffered.split(b"\n")
+            for line in lines:
+                if not is_startup_noise(line.decode("utf-8", "replace")):
+                    os.write(write_fd, line + b"\n")
+        if buffered and not is_startup_noise(buffered.decode("utf-8", "replace")):
+            os.write(write_fd, buffered)
+    os.close(write_fd)
+
+
+@contextmanager
+def _quiet_jvm_stderr() -> Iterator[None]:
+    """While Spark starts its JVM, point this process's stderr (file descriptor 2) at a pipe.
+
+    The JVM inherits the pipe for its whole life; a daemon thread forwards what arrives to the real
+    stderr, less :func:`is_startup_noise` lines, so real errors still show. Where file descriptor 2
+    cannot be redirected (no such descriptor), nothing is changed.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    threading.Thread(target=_forward, args=(read_fd, saved), name="cfcourse-spark-stderr", daemon=True).start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+
+
 def start_session(cores: int | str = "*", *, app_name: str = "cfcourse", driver_memory: str = "2g",
                   shuffle_partitions: int | None = None, small_data: bool = False):
     """A quiet local SparkSession using ``cores`` cores (``"*"``: all of them).
@@ -349,8 +402,9 @@ def start_session(cores: int | str = "*", *, app_name: str = "cfcourse", driver_
                    .config("spark.sql.shuffle.partitions", str(partitions))
                    .config("spark.default.parallelism", str(partitions))
                    .config("spark.sql.session.timeZone", "UTC"))
-        spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+        with _quiet_jvm_stderr():
+            spark = builder.getOrCreate()
+            spark.sparkContext.setLogLevel("ERROR")
     if partial is not None:
         _note_archive_writer(spark, partial)
     return spark
