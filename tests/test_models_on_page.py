@@ -47,3 +47,36 @@ def test_chapter_8_deep_rating_is_the_package_model():
     # and the same number of trained weights: nothing in the package's model that the page leaves out
     assert sum(int(np.prod(w.shape)) for w in mine.trainable_weights) == \
         sum(int(np.prod(w.shape)) for w in package.trainable_weights)
+
+
+def test_chapter_9_bag_softmax_reads_index_lists_like_the_package_reads_multi_hot_rows():
+    import scipy.sparse as sp
+
+    from cfcourse import bags
+
+    rng = np.random.default_rng(1)
+    n_movies = 23
+    genres = (rng.random((n_movies, 4)) < 0.4).astype(np.float32)
+    package = bags.BagSoftmax(n_movies, genres, embedding_dim=32, hidden=(256,), l2=1e-5)
+    lists = [rng.choice(n_movies, size, replace=False) for size in (1, 3, 7, 12)]
+    rows = np.concatenate([np.full(len(x), i) for i, x in enumerate(lists)])
+    multi_hot = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, np.concatenate(lists))),
+                              shape=(len(lists), n_movies))
+    package.build((None, n_movies))
+    expected = np.asarray(package(bags.bag_matrix(multi_hot).toarray()))
+    BagSoftmax = page_class("09_softmax_and_maps", "BagSoftmax")  # noqa: N806
+    mine = BagSoftmax(n_movies, genres)
+    padded = np.full((len(lists), max(map(len, lists))), -1, dtype="int32")
+    for i, x in enumerate(lists):
+        padded[i, :len(x)] = x
+    mine(padded)
+    mine.movie_table.set_weights([np.asarray(package.movie_embedding.kernel)])
+    for a, b in ((mine.hidden, package.hidden_layers[0]), (mine.to_user, package.to_user),
+                 (mine.logits, package.output_movies)):
+        a.set_weights(b.get_weights())
+    assert np.allclose(np.asarray(mine(padded)), expected, atol=1e-5)
+    # padding changes nothing: one more column of -1
+    wider = np.hstack([padded, np.full((len(lists), 3), -1, dtype="int32")])
+    assert np.allclose(np.asarray(mine(wider)), expected, atol=1e-5)
+    assert sum(int(np.prod(w.shape)) for w in mine.trainable_weights) == \
+        sum(int(np.prod(w.shape)) for w in package.trainable_weights)
