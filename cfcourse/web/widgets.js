@@ -313,9 +313,11 @@
     svg.appendChild(overlay);
     var labelGroup = svgEl("g", { "class": "cfw-labels" });
     svg.appendChild(labelGroup);
-    var fontSize = 0.032 * Math.max(w, h);
+    var fontSize = 0.03 * Math.max(w, h);
     function label(j, text, cls) {
-      var t = svgEl("text", { x: xs[j] + 1.5 * r, y: ys[j] - 1.5 * r, "font-size": fontSize, "class": cls || "cfw-label" });
+      var right = xs[j] > minX + 0.55 * w;  // labels on the right half end at their dot
+      var t = svgEl("text", { x: xs[j] + (right ? -1.5 : 1.5) * r, y: ys[j] - 1.5 * r, "font-size": fontSize,
+                              "text-anchor": right ? "end" : "start", "class": cls || "cfw-label" });
       t.textContent = text;
       labelGroup.appendChild(t);
     }
@@ -508,6 +510,7 @@
       root.setAttribute("data-state", "ready");
     }
     update("");
+    root.setAttribute("data-ready-ms", String(Math.round(performance.now())));
     root.setAttribute("data-ready", "true");
   }
 
@@ -563,6 +566,7 @@
         " training ratings): its ten nearest neighbours are ringed in orange.";
       root.setAttribute("data-selected", String(raw.ids[row]));
     }
+    root.setAttribute("data-ready-ms", String(Math.round(performance.now())));
     root.setAttribute("data-ready", "true");
   }
 
