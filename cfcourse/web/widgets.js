@@ -299,7 +299,7 @@
     var w = maxX - minX, h = maxY - minY;
     minX -= pad * w; maxX += pad * w; minY -= pad * h; maxY += pad * h; w = maxX - minX; h = maxY - minY;
     var r = 0.006 * Math.max(w, h);
-    var svg = svgEl("svg", { viewBox: [minX, minY, w, h].join(" "), className: "cfw-svg",
+    var svg = svgEl("svg", { viewBox: [minX, minY, w, h].join(" "),
                              role: "img", "aria-label": options.label, preserveAspectRatio: "xMidYMid meet" });
     svg.setAttribute("class", "cfw-svg");
     var dots = [];
@@ -340,17 +340,25 @@
       tip.style.top = Math.max(evY - rect.top + 10, 0) + "px";
     }
     function hideTip() { tip.setAttribute("hidden", ""); }
-    function rowOf(target) {
-      var v = target && target.getAttribute && target.getAttribute("data-row");
-      return v === null || v === undefined ? -1 : Number(v);
+    /* The dot nearest the pointer, within 12 screen pixels (dots are small on a phone), or -1. */
+    function rowAt(ev) {
+      var m = svg.getScreenCTM();
+      if (!m) return -1;
+      var x = (ev.clientX - m.e) / m.a, y = (ev.clientY - m.f) / m.d, reach = 12 / m.a;
+      var best = -1, bestD = reach * reach;
+      for (var j = 0; j < n; j++) {
+        var dx = xs[j] - x, dy = ys[j] - y, dd = dx * dx + dy * dy;
+        if (dd <= bestD) { best = j; bestD = dd; }
+      }
+      return best;
     }
     svg.addEventListener("pointermove", function (ev) {
-      var j = rowOf(ev.target);
+      var j = rowAt(ev);
       if (j >= 0) showTip(j, ev.clientX, ev.clientY); else hideTip();
     });
     svg.addEventListener("pointerleave", hideTip);
     svg.addEventListener("click", function (ev) {
-      var j = rowOf(ev.target);
+      var j = rowAt(ev);
       if (j >= 0) { showTip(j, ev.clientX, ev.clientY); if (options.onPick) options.onPick(j); }
     });
 
@@ -585,6 +593,8 @@
   }
 
   window.cfcourseWidgets = { init: init, foldIn: foldIn, recommend: recommend, neighbours: neighbours, load: load };
+  // The roots come before this script in the page: start at once, without waiting for the rest of
+  // the page; roots further down are started by their own copy of the script, or at DOMContentLoaded.
+  init();
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
 })();
