@@ -579,6 +579,7 @@
   }
 
   function init() {
+    var start = performance.now();
     var roots = document.querySelectorAll("[data-widget][data-payload]:not([data-ready])");
     Array.prototype.forEach.call(roots, function (root) {
       var data = load(root.getAttribute("data-payload"));
@@ -589,6 +590,8 @@
       var kind = root.getAttribute("data-widget");
       if (kind === "recommend") initRecommend(root, data);
       else if (kind === "map") initMap(root, data);
+      // the widget's own start-up time (reading the data, drawing), and when it was ready
+      root.setAttribute("data-init-ms", String(Math.round(performance.now() - start)));
     });
   }
 
