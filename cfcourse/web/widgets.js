@@ -313,7 +313,7 @@
     svg.appendChild(overlay);
     var labelGroup = svgEl("g", { "class": "cfw-labels" });
     svg.appendChild(labelGroup);
-    var fontSize = 0.03 * Math.max(w, h);
+    var fontSize = 0.03 * Math.max(w, h);  // until the map is on the page and its width is known
     function label(j, text, cls) {
       var right = xs[j] > minX + 0.55 * w;  // labels on the right half end at their dot
       var t = svgEl("text", { x: xs[j] + (right ? -1.5 : 1.5) * r, y: ys[j] - 1.5 * r, "font-size": fontSize,
@@ -362,8 +362,19 @@
       if (j >= 0) { showTip(j, ev.clientX, ev.clientY); if (options.onPick) options.onPick(j); }
     });
 
+    /* Labels of about 12 screen pixels whatever the map's width (called once it is on the page). */
+    function resize() {
+      var shown = svg.getBoundingClientRect().width;
+      if (!(shown > 0)) return;
+      fontSize = 12 * w / shown;
+      Array.prototype.forEach.call(labelGroup.childNodes, function (t) {
+        t.setAttribute("font-size", t.getAttribute("class") === "cfw-you-label" ? 1.2 * fontSize : fontSize);
+      });
+    }
+    window.addEventListener("resize", resize);
+
     return {
-      node: box, dots: dots, xs: xs, ys: ys, r: r,
+      node: box, dots: dots, xs: xs, ys: ys, r: r, resize: resize,
       mark: function (rows, cls) {  // ring the given rows
         rows.forEach(function (j) {
           overlay.appendChild(svgEl("circle", { cx: xs[j], cy: ys[j], r: 2.2 * r, "class": cls }));
@@ -459,6 +470,7 @@
     root.appendChild(form);
     root.appendChild(message);
     root.appendChild(el("div", { className: "cfw-cols" }, [left, right]));
+    map.resize();
 
     function update(text) {
       message.textContent = text || "";
@@ -557,6 +569,7 @@
     root.appendChild(legend);
     root.appendChild(el("h4", { text: "Nearest neighbours (cosine similarity of the full vectors)" }));
     root.appendChild(near);
+    map.resize();
     genre.addEventListener("change", function () { map.filter(Number(genre.value)); });
 
     function select(row) {
