@@ -118,7 +118,8 @@ def book_command(source: Path = ROOT, path_output: Path | None = None, bin_dir: 
 def _invalidate_stale_cache() -> None:
     """Jupyter Book's execution cache keys on code cells only: re-execute when cfcourse changes."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "cfcourse").rglob("*.py")):
+    # the widgets' JavaScript and CSS are inlined into the page outputs (cfcourse.widgets) too
+    for path in sorted([*(ROOT / "cfcourse").rglob("*.py"), *(ROOT / "cfcourse" / "web").glob("*.*")]):
         digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     stamp = ROOT / "_build" / ".cfcourse-code-hash"
     if not stamp.exists() or stamp.read_text() != digest.hexdigest():
