@@ -12,8 +12,8 @@ figures for high-DPI screens.
 - Every notebook the build executes runs in a kernel whose inline figures are 2x PNGs (shown at
   their 1x size, so crisp on high-DPI screens) in the book's figure style (:data:`KERNEL_CONFIG`):
   chapters need no set-up cell for it.
-- Before the pages execute, the models of the results page are trained (or read from the cache):
-  :func:`compute_results`.
+- While the chapters execute, the models of the results page are trained (or read from the cache) in
+  another process, and the results page is read last: :func:`compute_results`.
 - A coding exercise's solution cell (the code cell with ``### BEGIN SOLUTION`` / ``### END
   SOLUTION``, see :mod:`cfcourse.classroom.markup`) runs where it stands, so that the check cell after
   it passes, but its code is not shown there: :func:`move_solution_code` moves it, without the marker
@@ -223,18 +223,41 @@ def point_launch_buttons(app: Sphinx, pagename, templatename, context, doctree) 
 
 
 def compute_results(app: Sphinx, env, docnames: list[str]) -> None:
-    """Train what the results page reports before the pages execute (``cfcourse.benchmark.book_results``).
+    """Train what the results page reports while the chapters execute (``cfcourse.benchmark.book_results``).
 
     The page itself only reads the table, so it runs in seconds like every other notebook; the
-    training (minutes) happens here, once per change of the code, in a separate process, and is
-    kept in the cfcourse cache for the next builds (the tests' build, the student build).
+    training (minutes) happens in a separate process, started here in the background, once per
+    change of the code, and is kept in the cfcourse cache for the next builds (the tests' build, the
+    student build: a lock in ``book_results`` makes two builds at once train it only once). The
+    results page is moved to the end of the pages to read, so the chapters execute while the
+    models train; :func:`wait_for_results` waits for the training just before the page runs.
     """
-    if app.config.cfcourse_results_page not in docnames:
+    page = app.config.cfcourse_results_page
+    if page not in docnames:
         return
+    docnames.remove(page)
+    docnames.append(page)  # Sphinx reads the pages in this list's order
     command = [sys.executable, "-m", "cfcourse.benchmark", "--book"]
-    print(f"cfcourse: {' '.join(command[1:])} (the results page's models; cached after the first run)", flush=True)
-    if subprocess.run(command).returncode != 0:
+    print(f"cfcourse: {' '.join(command[1:])} in the background (the results page's models; cached after "
+          "the first run)", flush=True)
+    app._cfcourse_results = subprocess.Popen(command)  # type: ignore[attr-defined]
+
+
+def wait_for_results(app: Sphinx, docname: str, source: list[str]) -> None:
+    """Before the results page is read (and executed), wait for :func:`compute_results`' training."""
+    process = getattr(app, "_cfcourse_results", None)
+    if docname != app.config.cfcourse_results_page or process is None:
+        return
+    if process.wait() != 0:
         raise ExtensionError("the results page's benchmark failed: run python3 tasks.py bench --book to see why")
+
+
+def stop_results(app: Sphinx, exception) -> None:
+    """A build that ends before the results page was read (an error) does not leave the training running."""
+    process = getattr(app, "_cfcourse_results", None)
+    if process is not None and process.poll() is None:
+        process.terminate()
+        process.wait()
 
 
 # --------------------------------------------------------------------------------------
@@ -296,6 +319,8 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("cfcourse_notebooks_branch", "notebooks", "html", types=[str])
     app.add_config_value("cfcourse_results_page", "book/results", "env", types=[str])
     app.connect("env-before-read-docs", compute_results)
+    app.connect("source-read", wait_for_results)
+    app.connect("build-finished", stop_results)
     app.connect("doctree-read", move_solution_code)
     app.connect("config-inited", set_theme_defaults)
     app.connect("config-inited", configure_kernels)
