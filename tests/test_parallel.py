@@ -57,8 +57,8 @@ def test_the_costliest_work_is_handed_out_first():
         > cost("notebooks/01_data.ipynb", [])
 
 
-def test_the_scheduler_hands_out_the_costliest_unit_first():
-    xdist = pytest.importorskip("xdist.scheduler")
+def test_the_scheduler_keeps_groups_together_and_hands_out_the_costliest_unit_first(tmp_path):
+    pytest.importorskip("xdist.scheduler")
 
     class Config:
         def getvalue(self, name):
@@ -71,24 +71,31 @@ def test_the_scheduler_hands_out_the_costliest_unit_first():
         def __getattr__(self, name):
             return self
 
-    scheduler = root_conftest.pytest_xdist_make_scheduler(Config(), Log())
-    assert isinstance(scheduler, xdist.LoadGroupScheduling)
+    groups = tmp_path / "groups.json"
+    groups.write_text('{"tests/test_book.py::test_a": "book", "tests/test_notebooks.py::test_b[x]": "book"}')
+    scheduler = root_conftest.make_group_scheduling(Config(), Log(), groups)
+    assert scheduler._split_scope("tests/test_book.py::test_a") == "book"
+    assert scheduler._split_scope("tests/test_notebooks.py::test_b[x]") == "book"
+    assert scheduler._split_scope("notebooks/01_data.ipynb::Cell 3") == "notebooks/01_data.ipynb"
+    assert scheduler._split_scope("tests/test_data.py::test_c") == "tests/test_data.py::test_c"
+    with pytest.raises(RuntimeError, match="wrote no test groups"):
+        root_conftest.make_group_scheduling(Config(), Log(), tmp_path / "missing.json")._split_scope("t.py::t")
     handed = []
     scheduler.workqueue = OrderedDict([
-        ("tests/test_data.py::test_a", {"tests/test_data.py::test_a": False}),
-        ("notebooks/01_data.ipynb", {"notebooks/01_data.ipynb::Cell 0@notebooks/01_data.ipynb": False}),
-        ("book", {"tests/test_book.py::test_a@book": False, "tests/test_book.py::test_b@book": False}),
+        ("tests/test_data.py::test_c", {"tests/test_data.py::test_c": False}),
+        ("notebooks/01_data.ipynb", {"notebooks/01_data.ipynb::Cell 0": False}),
+        ("book", {"tests/test_book.py::test_a": False, "tests/test_notebooks.py::test_b[x]": False}),
     ])
     # What the parent class does with the first unit of the queue is not this test's business: record it.
-    parent = xdist.LoadGroupScheduling._assign_work_unit
+    parent = type(scheduler).__mro__[1]
+    original = parent._assign_work_unit
     try:
-        xdist.LoadGroupScheduling._assign_work_unit = lambda self, node: handed.append(
-            self.workqueue.popitem(last=False)[0])
+        parent._assign_work_unit = lambda self, node: handed.append(self.workqueue.popitem(last=False)[0])
         for _ in range(3):
             scheduler._assign_work_unit(node=None)
     finally:
-        xdist.LoadGroupScheduling._assign_work_unit = parent
-    assert handed == ["book", "notebooks/01_data.ipynb", "tests/test_data.py::test_a"]
+        parent._assign_work_unit = original
+    assert handed == ["book", "notebooks/01_data.ipynb", "tests/test_data.py::test_c"]
 
 
 def test_the_results_page_is_read_last_while_its_models_train(monkeypatch):
