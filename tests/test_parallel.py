@@ -176,3 +176,48 @@ def test_two_builds_at_once_train_the_results_page_once(monkeypatch, tmp_path):
         thread.join(timeout=60)
     assert len(trained) == 1, "the second caller waits for the first and reads its table"
     assert len(results) == 2 and all(list(r.seed) == list(benchmark.BOOK_SEEDS) for r in results)
+
+
+def test_the_spark_class_archive_is_written_in_the_background_only_for_a_spark_page(monkeypatch, tmp_path):
+    import cfcourse_sphinx
+
+    started = []
+
+    class Process:
+        def __init__(self, command, **kwargs):
+            started.append(command)
+
+        def wait(self, timeout=None):
+            return 0
+
+    class Env:
+        def doc2path(self, name):
+            return tmp_path / f"{name}.md"
+
+    (tmp_path / "plain.md").write_text("# No Spark here\n")
+    (tmp_path / "spark.md").write_text("```{code-cell} ipython3\nspark = cfspark.start_session(small_data=True)\n```\n")
+    monkeypatch.setattr(cfcourse_sphinx.subprocess, "Popen", Process)
+
+    class App:
+        pass
+
+    app = App()
+    cfcourse_sphinx.write_spark_classes(app, Env(), ["plain"])
+    assert started == [] and not hasattr(app, "_cfcourse_spark_classes")
+    cfcourse_sphinx.write_spark_classes(app, Env(), ["plain", "spark"])
+    assert started == [[sys.executable, "-m", "cfcourse.spark", "--class-archive"]]
+    cfcourse_sphinx.wait_for_spark_classes(app, None)
+
+
+def test_an_archive_being_written_by_a_live_jvm_is_not_written_again(tmp_path):
+    import json
+    import os
+
+    from cfcourse import spark
+
+    assert not spark._archive_being_written(tmp_path, "k")
+    (tmp_path / "k.abc.jvm").write_text(json.dumps({"pid": 2 ** 22 + 12345, "classpath": "x"}))  # no such process
+    assert not spark._archive_being_written(tmp_path, "k")
+    (tmp_path / "k.def.jvm").write_text(json.dumps({"pid": os.getpid(), "classpath": "x"}))
+    assert spark._archive_being_written(tmp_path, "k")
+    assert not spark._archive_being_written(tmp_path, "other")

@@ -13,7 +13,8 @@ figures for high-DPI screens.
   their 1x size, so crisp on high-DPI screens) in the book's figure style (:data:`KERNEL_CONFIG`):
   chapters need no set-up cell for it.
 - While the chapters execute, the models of the results page are trained (or read from the cache) in
-  another process, and the results page is read last: :func:`compute_results`.
+  another process, and the results page is read last: :func:`compute_results`. Spark's class archive
+  is written the same way, for the Spark chapter's first run: :func:`write_spark_classes`.
 - A coding exercise's solution cell (the code cell with ``### BEGIN SOLUTION`` / ``### END
   SOLUTION``, see :mod:`cfcourse.classroom.markup`) runs where it stands, so that the check cell after
   it passes, but its code is not shown there: :func:`move_solution_code` moves it, without the marker
@@ -260,6 +261,31 @@ def stop_results(app: Sphinx, exception) -> None:
         process.wait()
 
 
+def write_spark_classes(app: Sphinx, env, docnames: list[str]) -> None:
+    """Where a page to execute starts Spark, write Spark's class archive in the background first
+    (``python -m cfcourse.spark --class-archive``, see ``cfcourse.spark.write_class_archive``): the
+    Spark chapter, read after the others, then starts from it instead of writing it (a speed-up only:
+    nothing fails if it cannot)."""
+    if not any("start_session(" in Path(env.doc2path(name)).read_text(encoding="utf-8", errors="replace")
+               for name in docnames if Path(env.doc2path(name)).suffix == ".md"):
+        return
+    command = [sys.executable, "-m", "cfcourse.spark", "--class-archive"]
+    app._cfcourse_spark_classes = subprocess.Popen(  # type: ignore[attr-defined]
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_for_spark_classes(app: Sphinx, exception) -> None:
+    """The class archive's Spark job ends with the build (it takes seconds; it is stopped after 5 minutes)."""
+    process = getattr(app, "_cfcourse_spark_classes", None)
+    if process is None:
+        return
+    try:
+        process.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        process.wait()
+
+
 # --------------------------------------------------------------------------------------
 # Bibliography: author-year labels in the list, as in the text
 # --------------------------------------------------------------------------------------
@@ -321,6 +347,8 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-before-read-docs", compute_results)
     app.connect("source-read", wait_for_results)
     app.connect("build-finished", stop_results)
+    app.connect("env-before-read-docs", write_spark_classes)
+    app.connect("build-finished", wait_for_spark_classes)
     app.connect("doctree-read", move_solution_code)
     app.connect("config-inited", set_theme_defaults)
     app.connect("config-inited", configure_kernels)
