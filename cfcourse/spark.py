@@ -524,3 +524,76 @@ def factor_matrix(factors, n: int) -> tuple[np.ndarray, np.ndarray]:
         matrix[ids] = np.array([r["features"] for r in rows], dtype=np.float32)
         known[ids] = True
     return matrix, known
+
+
+# --------------------------------------------------------------------------------------
+# Writing the class archive ahead of time
+# --------------------------------------------------------------------------------------
+
+
+def write_class_archive() -> bool:
+    """Run a short Spark job (Parquet, ALS, its evaluation) in a session that writes the class archive.
+
+    The first session with ``small_data`` writes the archive of :func:`_class_archive_options` as its
+    JVM exits; the book build runs this in the background while the first chapters execute (``python
+    -m cfcourse.spark --class-archive``), so that the Spark chapter's first run already reads one.
+    The archive is written when this process's JVM exits, after it returns. Returns False, doing
+    nothing, where Spark cannot run, the archive is turned off or one exists already.
+    """
+    import tempfile
+
+    if spark_problem() is not None or os.environ.get(ENV_CLASS_ARCHIVE, "1") == "0":
+        return False
+    java = find_java()
+    folder = class_archive_folder()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        key = _archive_key(java)
+        _promote_finished_archives(folder, key, java)
+    except OSError:
+        return False
+    from filelock import FileLock
+
+    with FileLock(folder / f".{key}.lock"):  # two builds at once: one writes it
+        if (folder / f"{key}.jsa").is_file() or _archive_being_written(folder, key):
+            return False
+        spark = start_session(small_data=True)  # notes its JVM as the writer before the lock is released
+    with tempfile.TemporaryDirectory(prefix="cfcourse-spark-") as tmp:
+        rows = [(user, movie, float(1 + (user * movie) % 5)) for user in range(30) for movie in range(20)]
+        path = Path(tmp) / "ratings.parquet"
+        spark.createDataFrame(rows, ["user", "movie", "rating"]).write.parquet(str(path))
+        ratings = read_ratings(spark, path)
+        model = fit_als(ratings, rank=2, max_iter=2)
+        evaluate_als(model, ratings, fallback=mean_rating(ratings))
+        factor_matrix(model.userFactors, 30)
+        stop_session(spark)
+    return True
+
+
+def _archive_being_written(folder: Path, key: str) -> bool:
+    """Is a running JVM writing an archive of ``key`` (a ``.jvm`` note of a live process)?"""
+    import json
+
+    for note in folder.glob(f"{key}.*.jvm"):
+        try:
+            if _pid_alive(int(json.loads(note.read_text(encoding="utf-8"))["pid"])):
+                return True
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m cfcourse.spark --class-archive``: :func:`write_class_archive`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m cfcourse.spark", description=main.__doc__)
+    parser.add_argument("--class-archive", action="store_true", required=True,
+                        help="write the Spark class archive now (a short job), unless one exists")
+    parser.parse_args(argv)
+    print("cfcourse.spark: class archive", "being written" if write_class_archive() else "not needed", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

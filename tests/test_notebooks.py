@@ -27,7 +27,7 @@ import pytest
 
 import tasks
 from cfcourse import explore, plots
-from test_book import ROOT, build_once
+from test_book import ROOT
 
 PAGES = tasks.notebook_pages()
 MAX_COLUMNS = 88
@@ -160,8 +160,8 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
-def test_built_figures_are_numbered_described_and_crisp(page):
-    html = build_once()
+def test_built_figures_are_numbered_described_and_crisp(page, built_book):
+    html = built_book
     text = _main((html / f"{page}.html").read_text(encoding="utf-8"))
     images = re.findall(r"<img[^>]*_images/[^>]*>", text)
     figures = re.findall(r'<figure[^>]*id="([^"]+)"[^>]*>(.*?)</figure>', text, re.S)
@@ -181,10 +181,10 @@ def test_built_figures_are_numbered_described_and_crisp(page):
         assert shown <= 560, f"{page}: #{ident} is {shown} px wide: too wide to read on a phone"
 
 
-def _executed(page: str):
+def _executed(page: str, html: Path):
     import nbformat
 
-    return nbformat.read(build_once().parent / "jupyter_execute" / f"{page}.ipynb", as_version=4)
+    return nbformat.read(html.parent / "jupyter_execute" / f"{page}.ipynb", as_version=4)
 
 
 def _outputs(notebook):
@@ -206,9 +206,9 @@ def _table_columns(table_html: str) -> list[list[str]]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
-def test_outputs_are_formatted_for_reading(page):
+def test_outputs_are_formatted_for_reading(page, built_book):
     """No 1.055822e-14, no 0.8545361402567108, no counts as 809.0, no table cut short by pandas, no bare float."""
-    problems = reading_problems(_executed(page))
+    problems = reading_problems(_executed(page, built_book))
     assert not problems, f"{page}:\n" + "\n".join(problems)
 
 
@@ -287,8 +287,8 @@ _UNNATURAL = re.compile(r"\w, (The|A|An|Le|La|Les|Il|El|Die|Der|Das)(?: \(\d{4}\
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
-def test_movie_titles_in_the_prose_read_naturally(page):
-    text = _main((build_once() / f"{page}.html").read_text(encoding="utf-8"))
+def test_movie_titles_in_the_prose_read_naturally(page, built_book):
+    text = _main((built_book / f"{page}.html").read_text(encoding="utf-8"))
     text = re.sub(r"<(pre|code|table|script|style)[^>]*>.*?</\1>", " ", text, flags=re.S)
     text = re.sub(r'<div class="cell_output.*?</div>\s*</div>', " ", text, flags=re.S)
     sentences = [html_lib.unescape(re.sub(r"<[^>]+>", "", p)) for p in re.findall(r"<(?:p|li)>(.*?)</(?:p|li)>", text, re.S)]

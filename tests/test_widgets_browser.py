@@ -8,9 +8,7 @@ rate, see the list change, remove a rating, clear all, with the keyboard too; no
 site, no console error; the widgets' own start-up takes well under a second. Screenshots ``book__try_it__widgets_1280px.png``
 and ``book__try_it__widgets_390px.png`` go to the screenshots folder (see test_browser.py).
 
-The site is the book built from scratch (``test_book.build_once``); to test an already built site
-instead (e.g. ``_build/html`` after ``python3 tasks.py book``), name its folder in
-``CFCOURSE_WIDGET_SITE``.
+The site is the session's one book build (the ``built_book`` fixture, built from scratch).
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
-from test_book import ROOT, build_once
+from test_book import ROOT
 
 CHROMIUM = Path(os.environ.get("CFCOURSE_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -46,13 +44,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def html_dir() -> Path:
+def html_dir(built_book) -> Path:
     if not CHROMIUM.exists():
         if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
             pytest.fail(f"CI must run the browser tests, but {CHROMIUM} is missing (apt-get install chromium)")
         pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run the browser tests")
-    given = os.environ.get("CFCOURSE_WIDGET_SITE")
-    return Path(given) if given else build_once()
+    return built_book
 
 
 @pytest.fixture(scope="module")
