@@ -15,6 +15,78 @@ import pandas as pd
 MAX_WIDTH = 5.2
 #: The default size of one panel, in inches.
 FIGSIZE = (5.0, 3.2)
+#: How wide a phone shows a figure, in CSS pixels (a 390-px screen less the page's margins).
+PHONE_WIDTH = 360
+#: The smallest text a figure may have at :data:`PHONE_WIDTH`, in CSS pixels.
+MIN_TEXT_PX = 9.0
+#: The book's figure style (matplotlib rc values), which the book build gives every kernel
+#: (book/_ext/cfcourse_sphinx.py): 12-point text, so that "small" (10 pt) on a figure of at most
+#: :data:`MAX_WIDTH` inches is still 9 px or more at :data:`PHONE_WIDTH`; never use "x-small".
+STYLE = {
+    "figure.dpi": 100,
+    "font.size": 12,
+    "axes.titlesize": "medium",
+    "legend.fontsize": "small",
+    "figure.figsize": FIGSIZE,
+    "figure.hooks": ["cfcourse.plots:record_text_size"],
+}
+#: The environment variable naming the file where :func:`record_text_size` appends one line per
+#: drawn figure (the book build sets it; unset, nothing is recorded).
+TEXT_LOG = "CFCOURSE_FIGURE_TEXT_LOG"
+
+
+def smallest_text_px(fig, shown_width: float = PHONE_WIDTH) -> tuple[float, str]:
+    """The height in CSS pixels of the figure's smallest visible text when the figure is shown
+    ``shown_width`` pixels wide, and that text. A point is 1/72 inch, and the whole figure's width
+    (in inches) is squeezed into ``shown_width`` pixels. A figure without text gives ``(inf, "")``.
+    """
+    from matplotlib.text import Text
+
+    width_in = float(fig.get_size_inches()[0])
+    if not width_in > 0:
+        raise ValueError(f"the figure has no width ({width_in} inches)")
+    smallest, which = float("inf"), ""
+    for text in fig.findobj(Text):
+        if not text.get_visible() or not text.get_text().strip():
+            continue
+        px = text.get_fontsize() / 72 * shown_width / width_in
+        if px < smallest:
+            smallest, which = px, text.get_text().strip()
+    return smallest, which
+
+
+def check_text_size(fig, shown_width: float = PHONE_WIDTH, minimum: float = MIN_TEXT_PX) -> float:
+    """Raise ``ValueError`` when some text of ``fig`` is under ``minimum`` px at ``shown_width`` px;
+    return the smallest text's size in px otherwise."""
+    px, which = smallest_text_px(fig, shown_width)
+    if px < minimum:
+        width_in = float(fig.get_size_inches()[0])
+        raise ValueError(f"the text {which[:40]!r} is {px:.1f} px high when the figure ({width_in:.1f} inches wide) is "
+                         f"shown {shown_width:g} px wide, under {minimum:g} px: use fontsize='small' or larger, "
+                         "or a narrower figure")
+    return px
+
+
+def record_text_size(fig) -> None:
+    """A matplotlib figure hook (``rcParams["figure.hooks"]``): each time ``fig`` is drawn, append its
+    size and smallest text (:func:`smallest_text_px`) as one JSON line to the file named by the
+    environment variable :data:`TEXT_LOG`, if set. The book build sets it, and the tests read it."""
+    import json
+    import os
+
+    def log(event) -> None:
+        path = os.environ.get(TEXT_LOG)
+        if not path:
+            return
+        px, which = smallest_text_px(event.canvas.figure)
+        titles = [ax.get_title() for ax in event.canvas.figure.axes if ax.get_title()]
+        record = {"cwd": os.getcwd(), "width_in": round(float(event.canvas.figure.get_size_inches()[0]), 3),
+                  "smallest_px": round(px, 2) if px != float("inf") else None, "text": which[:60],
+                  "title": (titles or [""])[0][:60]}
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    fig.canvas.mpl_connect("draw_event", log)
 
 
 def _axes(ax=None, figsize=FIGSIZE):
