@@ -172,8 +172,9 @@ def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pa
     (sliding sideways); a spot costs its overlap with the labels placed before, with a margin
     around every other point (so that a label never sits where it could be read as another
     point's), and with the outside of the axes, plus a little for its distance. The cheapest spot
-    wins; a label moved away from its point gets a thin leader line. Returns the annotations. Call
-    it after the axes limits are final.
+    wins; a label moved away from its point gets a thin leader line. ``color`` is one colour for
+    every label or a list of one per label. Returns the annotations. Call it after the axes limits
+    are final.
     """
     import matplotlib.pyplot as plt  # noqa: F401  (the figure needs a canvas)
 
@@ -182,6 +183,9 @@ def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pa
         raise ValueError(f"xy must have shape (n, 2), got {xy.shape}")
     if len(labels) != len(xy):
         raise ValueError(f"got {len(labels)} labels for {len(xy)} points")
+    colours = list(color) if isinstance(color, (list, tuple)) else [color] * len(xy)
+    if len(colours) != len(xy):
+        raise ValueError(f"got {len(colours)} colours for {len(xy)} labels: give one colour or one per label")
     fig = ax.figure
     fig.draw_without_rendering()  # final layout, so that display coordinates hold
     renderer = fig.canvas.get_renderer()
@@ -215,7 +219,7 @@ def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pa
         x, y = xy[i]
         px, py = points[i]
         probe = ax.annotate(str(labels[i]), (x, y), xytext=(0, 0), textcoords="offset points",
-                            ha="left", va="bottom", fontsize=fontsize, color=color)
+                            ha="left", va="bottom", fontsize=fontsize, color=colours[i])
         extent = probe.get_window_extent(renderer)
         probe.remove()
         width, height = extent.width, extent.height
@@ -236,7 +240,7 @@ def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pa
                 best = (cost, (dx, dy, ha, va), box, distance)
         _, (dx, dy, ha, va), box, distance = best
         text = ax.annotate(str(labels[i]), (x, y), xytext=(dx, dy), textcoords="offset points",
-                           ha=ha, va=va, fontsize=fontsize, color=color)
+                           ha=ha, va=va, fontsize=fontsize, color=colours[i])
         best = (best[0], text, box, distance)
         _, text, box, distance = best
         if distance > pad + 8:  # a thin leader line from the point to the nearest edge of its label
@@ -244,7 +248,7 @@ def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pa
             edge = ((min(max(px, box[0]), box[2]) - px) * to_points,
                     (min(max(py, box[1]), box[3]) - py) * to_points)
             ax.annotate("", (x, y), xytext=edge, textcoords="offset points",
-                        arrowprops={"arrowstyle": "-", "lw": 0.5, "color": color or "grey",
+                        arrowprops={"arrowstyle": "-", "lw": 0.5, "color": colours[i] or "grey",
                                     "shrinkA": 0, "shrinkB": 2})
         placed.append(box)
         annotations[i] = text
