@@ -4,7 +4,9 @@ readable on a phone.
 - At 1280 px no code box and no table of any page is wider than its box or the article column
   (``scrollWidth`` against ``clientWidth``): nothing scrolls sideways on a desktop.
 - At 390 px (a phone) every table fits the column, so the column it exists for is visible without
-  scrolling, and a display equation wider than the screen sits in a box that scrolls by itself.
+  scrolling, and a display equation wider than the screen sits in a box that scrolls by itself and
+  shows it (a shadow at the hidden side).
+- Numbers pasted from another page ({glue:text}) are not bold.
 - Captions are dark enough to read (contrast at least 4.5:1 against the page).
 - Every figure the book build draws has its smallest text at least ``plots.MIN_TEXT_PX`` high when
   a phone shows it ``plots.PHONE_WIDTH`` px wide (the build records each figure's text through
@@ -38,7 +40,9 @@ MEASURE = """() => {
   const maths = [...document.querySelectorAll('main mjx-container[display="true"]')].filter(shown);
   const wide = e => { const r = e.getBoundingClientRect();
                       return r.width > column.width + 1 || r.right > column.right + 1; };
-  const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+  // a box that scrolls, and shows it (a shadow on the side where more is hidden)
+  const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)
+                       && getComputedStyle(e).backgroundImage.includes('gradient');
   return {
     code: code.length, tables: tables.length, maths: maths.length,
     wide_code: code.filter(e => e.scrollWidth > e.clientWidth + 1 || wide(e))
@@ -48,6 +52,10 @@ MEASURE = """() => {
                                  + [...t.querySelectorAll('th')].slice(0, 4).map(h => h.textContent.trim()).join(' | ')),
     wide_maths: maths.filter(m => (wide(m) || m.scrollWidth > m.clientWidth + 1) && !scrolls(m))
                      .map(m => m.textContent.slice(0, 60)),
+    bold_numbers: [...document.querySelectorAll('main span.pasted-text')]
+                     .filter(e => Number(getComputedStyle(e).fontWeight) >= 600
+                                  && Number(getComputedStyle(e.parentElement).fontWeight) < 600)
+                     .map(e => e.textContent.slice(0, 20)),
   };
 }"""
 
@@ -86,6 +94,7 @@ def test_nothing_scrolls_sideways_at_1280px(browser, site, page_path):  # noqa: 
     assert found["wide_tables"] == [], (f"{page_path}: {len(found['wide_tables'])} of {found['tables']} tables are "
                                         f"wider than the column at 1280 px:\n" + "\n".join(found["wide_tables"]))
     assert found["wide_maths"] == [], f"{page_path}: equations wider than the column: {found['wide_maths']}"
+    assert found["bold_numbers"] == [], f"{page_path}: pasted numbers shown in bold: {found['bold_numbers']}"
 
 
 @pytest.mark.browser
