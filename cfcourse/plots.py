@@ -146,6 +146,38 @@ def learning_curves(histories: Mapping[str, pd.DataFrame], baselines: Mapping[st
     return ax
 
 
+def ranking_curves(history: pd.DataFrame, best_epoch: int | None = None, k: int = 10, axes=None,
+                   title: str = "Training a ranking model"):
+    """The training loss (top) and the validation HR@k (bottom) per epoch of a ranking model, as
+    two panels stacked; ``best_epoch`` (the one kept) is marked on both. ``history`` has the
+    columns ``epoch``, ``loss`` and ``val_hr`` (:class:`cfcourse.training.RankerTrainResult`).
+    Returns the two ``Axes``.
+    """
+    import matplotlib.pyplot as plt
+
+    missing = {"epoch", "loss", "val_hr"} - set(history.columns)
+    if missing:
+        raise ValueError(f"history lacks the column(s) {sorted(missing)}: pass the .history of training.train_ranker "
+                         "or of a bags/sequences result")
+    if axes is None:
+        _, axes = plt.subplots(2, 1, figsize=(5.0, 4.8), sharex=True, layout="constrained")
+    top, bottom = axes
+    top.plot(history["epoch"], history["loss"], "-o", color="C0")
+    top.set_ylabel("training loss")
+    top.set_title(title)
+    valid = history.dropna(subset=["val_hr"])
+    bottom.plot(valid["epoch"], valid["val_hr"], "-o", color="C1")
+    bottom.set_ylabel(f"validation HR@{k}")
+    bottom.set_xlabel("epoch")
+    bottom.set_xticks(history["epoch"].to_numpy())
+    if best_epoch is not None:
+        for ax in axes:
+            ax.axvline(best_epoch, color="grey", lw=1, ls=":")
+        bottom.annotate(f"kept: epoch {best_epoch}", (best_epoch, 0.04), xycoords=("data", "axes fraction"),
+                        textcoords="offset points", xytext=(4, 0), ha="left", va="bottom", fontsize="small")
+    return axes
+
+
 def legend_below(ax, **kwargs):
     """The legend under the axes (below the x label), where it hides no curve.
 
