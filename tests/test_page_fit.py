@@ -202,3 +202,20 @@ def test_each_diagram_reads_on_a_phone_and_its_texts_never_overlap(name):
 def test_windows_gru_refuses_a_history_as_long_as_the_window():
     with pytest.raises(ValueError, match="shorter than the window"):
         diagrams.windows_gru(["a", "b", "c"], length=3)
+
+
+def test_ranking_curves_draw_two_readable_panels_and_refuse_other_histories():
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    history = pd.DataFrame({"epoch": [1, 2, 3, 4], "loss": [9.0, 8.0, 7.5, 7.2], "val_hr": [0.05, 0.08, 0.09, 0.085]})
+    with matplotlib.rc_context({k: v for k, v in plots.STYLE.items() if k != "figure.hooks"}):
+        top, bottom = plots.ranking_curves(history, best_epoch=3)
+        assert top.figure is bottom.figure and plots.check_text_size(top.figure) >= plots.MIN_TEXT_PX
+        assert list(bottom.lines[0].get_ydata()) == [0.05, 0.08, 0.09, 0.085]
+        plt.close(top.figure)
+    with pytest.raises(ValueError, match="lacks the column"):
+        plots.ranking_curves(history.drop(columns="val_hr"))
