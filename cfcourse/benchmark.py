@@ -465,7 +465,7 @@ def ranking_main(args) -> int:
     table = run_ranking_benchmark(split, only=args.only, progress=progress)
     print()
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(format_comparison(table).to_string())
+        print(format_comparison(table, compact=False).to_string())
     print("\nHR@10 is Recall@10: the share of a user's held-out movies in their top 10, averaged over users; "
           "low/high: its 95% CI. coverage: share of the catalogue in someone's top 10; popularity pct: mean "
           "popularity percentile (training counts) of the recommended movies.")

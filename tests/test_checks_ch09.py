@@ -80,7 +80,7 @@ def test_rejects_empty_bags_and_unclear_errors():
 
 
 def test_rejects_wrong_return_shapes():
-    with pytest.raises(CheckFailed, match="forget the `return`"):
+    with pytest.raises(CheckFailed, match="forget the return"):
         check_later_labels(lambda h, c, w: None)
     with pytest.raises(CheckFailed, match=r"two things, \(bag, labels\)"):
         check_later_labels(lambda h, c, w: np.asarray(h)[:c])

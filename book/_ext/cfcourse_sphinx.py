@@ -136,18 +136,15 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 # The IPython kernel configuration of every notebook the book build executes. "retina" makes the
 # inline backend save PNGs at twice the figure's dpi and tell the page to show them at 1x size.
-# The rc values are the book's figure style: text large enough to read when a figure is scaled
-# down to a 390-px phone screen (figures are at most 5.2 inches wide, see tests/test_notebooks.py).
+# The rc values are the book's figure style, cfcourse.plots.STYLE: text large enough to read when a
+# figure is scaled down to a 390-px phone screen (figures are at most 5.2 inches wide, see
+# tests/test_notebooks.py), and a hook that records each drawn figure's smallest text in the file
+# named by CFCOURSE_FIGURE_TEXT_LOG (tests/test_page_fit.py reads it).
 KERNEL_CONFIG = """\
 # Written by book/_ext/cfcourse_sphinx.py for the book build; do not edit.
+from cfcourse.plots import STYLE
 c.InlineBackend.figure_formats = {"retina"}
-c.InlineBackend.rc = {
-    "figure.dpi": 100,
-    "font.size": 12,
-    "axes.titlesize": "medium",
-    "legend.fontsize": "small",
-    "figure.figsize": (5.0, 3.2),
-}
+c.InlineBackend.rc = dict(STYLE)
 c.HistoryManager.enabled = False
 """
 
@@ -163,6 +160,10 @@ def configure_kernels(app: Sphinx, config) -> None:
     profile.mkdir(parents=True, exist_ok=True)
     (profile / "ipython_kernel_config.py").write_text(KERNEL_CONFIG, encoding="utf-8")
     os.environ["IPYTHONDIR"] = str(profile.parent)
+    # Each executed figure's smallest text, one JSON line per drawing (cfcourse.plots.record_text_size).
+    from cfcourse.plots import TEXT_LOG
+
+    os.environ[TEXT_LOG] = str(Path(app.outdir).parent / "figure-text.jsonl")
 
 
 def add_static_files(app: Sphinx, config) -> None:

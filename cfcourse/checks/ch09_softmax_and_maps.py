@@ -12,7 +12,7 @@ _HISTORY = np.array([31, 4, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26, 43])
 
 def _pair(result):
     if result is None:
-        fail("my_cut returned None: did you forget the `return` line?")
+        fail("my_cut returned None: did you forget the return line?")
     if not (isinstance(result, (tuple, list)) and len(result) == 2):
         fail(f"my_cut should return two things, (bag, labels); got {type(result).__name__}"
              + (f" of length {len(result)}" if hasattr(result, "__len__") else "") + ".")
@@ -76,5 +76,5 @@ def check_later_labels(func) -> None:
         fail(f"For cut={cut} on a history of {len(_HISTORY)} movies, my_cut returned {what} (bag {bag.tolist()}, "
              f"labels {labels.tolist()}) instead of raising a ValueError: such an example teaches nothing. "
              f"Accept only 1 <= cut < len(history).")
-    passed("my_cut puts the first `cut` movies in the bag and the next `window` after them in the labels, never "
+    passed("my_cut puts the first cut movies in the bag and the next window movies after them in the labels, never "
            "the same movie in both.")
