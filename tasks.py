@@ -118,7 +118,8 @@ def book_command(source: Path = ROOT, path_output: Path | None = None, bin_dir: 
 def _invalidate_stale_cache() -> None:
     """Jupyter Book's execution cache keys on code cells only: re-execute when cfcourse changes."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "cfcourse").rglob("*.py")):
+    # the widgets' JavaScript and CSS are inlined into the page outputs (cfcourse.widgets) too
+    for path in sorted([*(ROOT / "cfcourse").rglob("*.py"), *(ROOT / "cfcourse" / "web").glob("*.*")]):
         digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     stamp = ROOT / "_build" / ".cfcourse-code-hash"
     if not stamp.exists() or stamp.read_text() != digest.hexdigest():
@@ -137,10 +138,39 @@ def book(args: list[str]) -> None:
     print(f"\nOpen the book: {index.as_uri()}\n", flush=True)
 
 
+def test_workers(args: list[str], cpus: int | None = None) -> list[str]:
+    """The pytest-xdist options ``test`` adds: one worker per core (at most 4), each chapter's cells on one
+    worker and the tests of the one book build together (``--dist loadgroup``, groups set in conftest.py).
+
+    None where the caller chose (``-n``, ``--numprocesses``, ``--dist``, ``-p no:xdist``), on a single
+    core, or where ``CFCOURSE_TEST_WORKERS`` says how many (``1``: no workers, plain pytest).
+    """
+    chosen = {"-n", "--numprocesses", "--dist", "no:xdist"}
+    if any(a in chosen or a.startswith(("-n=", "--numprocesses=", "--dist=")) or (a.startswith("-n") and
+           a[2:].isdigit()) for a in args):
+        return []
+    setting = os.environ.get("CFCOURSE_TEST_WORKERS", "").strip()
+    if setting:
+        if not setting.isdigit() or int(setting) < 1:
+            raise SystemExit(f"CFCOURSE_TEST_WORKERS must be a number of workers (1 or more), not {setting!r}")
+        workers = int(setting)
+    else:
+        workers = min(cpus or os.cpu_count() or 1, 4)
+    if workers < 2:
+        return []
+    import importlib.util
+
+    if importlib.util.find_spec("xdist") is None:  # e.g. --no-venv in an environment without pytest-xdist
+        _log("pytest-xdist is not installed: the tests run on one core")
+        return []
+    return ["-n", str(workers), "--dist", "loadgroup"]
+
+
 def test(args: list[str]) -> None:
-    """Write the notebooks' .ipynb twins, then run the whole pytest suite (args go to pytest)."""
+    """Write the notebooks' .ipynb twins, then run the whole pytest suite (args go to pytest), on every core
+    (see :func:`test_workers`)."""
     notebooks([])
-    _run([PY, "-m", "pytest", *args], env=_env())
+    _run([PY, "-m", "pytest", *test_workers(args), *args], env=_env())
 
 
 def bench(args: list[str]) -> None:
@@ -181,15 +211,15 @@ def chapter_sources(folder: Path = ROOT / "notebooks") -> list[Path]:
     return [p for p in sorted(Path(folder).glob("*.md")) if is_myst_notebook(p.read_text(encoding="utf-8"))]
 
 
-def student(args: list[str], out: Path = STUDENT) -> None:
+def student(args: list[str], out: Path = STUDENT, keep_executed: bool = False) -> None:
     """Build the student version into ``out`` (default _build/student): notebooks/*.ipynb and html/
-    (see cfcourse.classroom.student; args go to jupyter-book)."""
+    (see cfcourse.classroom.student; args go to jupyter-book; ``keep_executed``: also <out>-executed/)."""
     from cfcourse.classroom.student import build_student
 
     def build_book(source: Path, output: Path) -> None:
         _run([*book_command(source, output), *args], env=_env())
 
-    build_student(ROOT, chapter_sources(), out, build_book)
+    build_student(ROOT, chapter_sources(), out, build_book, keep_executed=keep_executed)
     print(f"\nStudent notebooks: {out / 'notebooks'}\nStudent site:      {(out / 'html' / 'index.html').as_uri()}\n")
 
 

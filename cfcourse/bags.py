@@ -1,8 +1,9 @@
 """The softmax recommender of Google's Machine Learning Crash Course, trained without leaks (chapter 9).
 
 Its input is a user's *bag*: the movies they rated, as a multi-hot vector over the catalogue (here
-divided by its size, so that the first layer averages the movies' vectors), from which the model
-also reads the user's genre profile. Hidden layers follow, and a last layer gives one logit per
+divided by the square root of its size: the first layer sums the movies' vectors, and the sum of
+``n`` unrelated vectors grows like ``√n``, which the division undoes), from which the model also
+reads the user's genre profile. Hidden layers follow, and a last layer gives one logit per
 movie of the catalogue: a softmax over all movies, like the ranking model of the recommending
 chapter, but for any bag of movies rather than for a user id.
 
@@ -17,7 +18,8 @@ movies of :mod:`cfcourse.ranking`.
 
 - :func:`cut_history`: bag and labels from one user's time-ordered movies.
 - :func:`bag_examples`: the training examples of a split (several cuts per user).
-- :func:`bag_matrix`: bags as the model's input (rows divided by their size; an empty bag is refused).
+- :func:`with_labels_in_bag`: the same examples with the crash course's leak (each label also in its bag).
+- :func:`bag_matrix`: bags as the model's input (rows divided by ``size ** power``; an empty bag is refused).
 - :class:`BagSoftmax`: the Keras model; :func:`train_bag_softmax`: fitting it with early stopping on the
   validation HR@10; :class:`BagSoftmaxRecommender`: the model behind the ``Recommender`` interface.
 """
@@ -33,8 +35,8 @@ import pandas as pd
 
 from .recommenders import Recommender
 
-__all__ = ["cut_history", "BagExamples", "bag_examples", "bag_matrix", "BagSoftmax", "BagTrainResult",
-           "train_bag_softmax", "BagSoftmaxRecommender"]
+__all__ = ["cut_history", "BagExamples", "bag_examples", "with_labels_in_bag", "bag_matrix", "BagSoftmax",
+           "BagTrainResult", "train_bag_softmax", "BagSoftmaxRecommender"]
 
 
 def cut_history(history, cut: int, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -117,13 +119,28 @@ def bag_examples(histories: Sequence[np.ndarray], n_movies: int, window: int = 1
                        bags=csr(bag_rows, bag_cols), labels=csr(label_rows, label_cols))
 
 
+def with_labels_in_bag(examples: BagExamples) -> BagExamples:
+    """The same examples with the crash course's leak: every label is also put into its own bag.
+
+    Everything else stays: the same users, cuts and labels, so a model trained on these differs from
+    one trained on ``examples`` only by seeing its answers in its input (chapter 9 measures what that
+    costs on the ranking protocol).
+    """
+    if not isinstance(examples, BagExamples):
+        raise TypeError(f"with_labels_in_bag expects BagExamples (from bag_examples), got {type(examples).__name__}")
+    leaky = (examples.bags + examples.labels).tocsr()
+    leaky.data[:] = 1.0
+    return BagExamples(users=examples.users, cuts=examples.cuts, bags=leaky, labels=examples.labels)
+
+
 def bag_matrix(bags, n_movies: int | None = None, power: float = 0.5):
     """Bags (users × movies, nonzero = in the bag) as model input: float32 CSR, each row divided by size**power.
 
     With ``power=1`` each row sums to 1, so that a layer reading it averages its movies; with
     ``power=0.5`` (the default, the model's input) the sum of the bag's vectors is divided by the square
-    root of its size, which keeps the result from shrinking towards zero as the bag grows (an average
-    of ``n`` random vectors has a length of about ``1/√n`` of theirs).
+    root of its size. The sum of ``n`` unrelated vectors of similar length is about ``√n`` times as
+    long as one of them, so dividing by ``√n`` keeps long and short bags on one scale; the average
+    (``power=1``) would instead shrink like ``1/√n`` and the plain sum (``power=0``) grow like ``√n``.
 
     A row without any movie has no average: ``ValueError`` names those rows and says what to do.
     """
@@ -162,7 +179,8 @@ def _bag_softmax_class():
                 g = np.asarray(genres, dtype=np.float32)
                 self.genre_values = np.hstack([g, np.ones((len(g), 1), np.float32)])
             reg = keras.regularizers.L2(self.l2) if self.l2 else None
-            # A Dense layer without bias on the (averaged) multi-hot bag: the movies' embedding rows, averaged.
+            # A Dense layer without bias on the scaled multi-hot bag: the sum of the bag's embedding rows,
+            # divided by size ** bag_power.
             self.movie_embedding = keras.layers.Dense(self.embedding_dim, use_bias=False, kernel_regularizer=reg,
                                                       name="movie_embedding")
             self.hidden_layers = [keras.layers.Dense(h, activation="relu", name=f"hidden_{i}")
@@ -207,8 +225,8 @@ def BagSoftmax(n_movies: int, genres=None, *, embedding_dim: int = 32, hidden: S
     """The MLCC softmax recommender as a Keras model (see the module docstring).
 
     Called on a batch of bags (rows of :func:`bag_matrix`, sparse or dense, n_movies columns), it
-    averages the bag's movie vectors (``movie_embedding``: a ``Dense`` layer without bias, i.e. an
-    embedding table), appends the bag's genre profile (the average multi-hot genre row of its movies,
+    sums the bag's movie vectors, divided by the bag's size to the power ``bag_power``
+    (``movie_embedding``: a ``Dense`` layer without bias, i.e. an embedding table), appends the bag's genre profile (the average multi-hot genre row of its movies,
     when ``genres`` is given), passes them through ``Dense(h, relu)`` layers (``hidden``) and a
     ``Dense(embedding_dim)`` (the user's vector), and returns one logit per movie
     (``movie_logits``: a vector and a bias per movie). ``bag_power`` says how the bags it is fed are
@@ -244,13 +262,14 @@ class BagTrainResult:
 
 
 def train_bag_softmax(model, split, *, window: int = 10, stride: int | None = None, max_per_user: int = 8,
-                      early: Sequence[int] = (),
+                      early: Sequence[int] = (), examples: BagExamples | None = None,
                       epochs: int = 15, batch_size: int = 256, learning_rate: float = 5e-3, patience: int = 3,
                       k: int = 10, init_popularity: bool = True, seed: int | None = 42,
                       verbose: int = 0) -> BagTrainResult:
     """Fit a :func:`BagSoftmax` on the training part of a ``ranking.TemporalSplit``.
 
-    The examples come from :func:`bag_examples` on each user's training movies; the target of an
+    The examples come from :func:`bag_examples` on each user's training movies (or are given as
+    ``examples``, e.g. :func:`with_labels_in_bag` of them); the target of an
     example is its labels as a distribution (1/len on each), the loss the softmax cross-entropy. After
     every epoch the model scores every user from their training movies, and its HR@``k`` on the
     validation part is measured; training stops after ``patience`` epochs without a better one and the
@@ -275,8 +294,12 @@ def train_bag_softmax(model, split, *, window: int = 10, stride: int | None = No
     if getattr(model, "n_movies", None) != split.n_movies:
         raise ValueError(f"the model has {getattr(model, 'n_movies', None)} movies, the split {split.n_movies}: build "
                          "it with split.n_movies")
-    examples = bag_examples(split.history("valid"), split.n_movies, window=window, stride=stride,
-                            max_per_user=max_per_user, early=early)
+    if examples is None:
+        examples = bag_examples(split.history("valid"), split.n_movies, window=window, stride=stride,
+                                max_per_user=max_per_user, early=early)
+    elif not isinstance(examples, BagExamples) or examples.bags.shape[1] != split.n_movies:
+        raise ValueError("examples must be BagExamples over the split's movies (bags.bag_examples or "
+                         "bags.with_labels_in_bag on split.history('valid'))")
     power = getattr(model, "bag_power", 0.5)
     # Dense arrays: for a few thousand rows Keras feeds them faster than sparse ones (about 125 MB here).
     x = bag_matrix(examples.bags, power=power).toarray()

@@ -179,7 +179,7 @@ def _book_cache_file(seeds: tuple[int, ...]) -> "Path":
     package = Path(__file__).resolve().parent
     for name in _BOOK_MODULES:
         digest.update(name.encode() + b"\0" + (package / name).read_bytes())
-    for function in (_keras_entries, run_entry, book_results):  # of this module, only what trains
+    for function in (_keras_entries, run_entry, _train_book_results):  # of this module, only what trains
         digest.update(inspect.getsource(function).encode())
     versions = {"keras": keras.__version__, "numpy": np.__version__}
     try:
@@ -210,6 +210,17 @@ def book_results(split=None, seeds: tuple[int, ...] = BOOK_SEEDS, compute: bool 
     if not compute:
         raise FileNotFoundError(f"the results page's benchmark is not computed yet ({path}): run "
                                 "python3 tasks.py bench --book (it takes a few minutes)")
+    from filelock import FileLock
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path.with_name(f".{path.name}.lock")):  # two builds at once: one trains, the other waits
+        if path.is_file():
+            return pd.read_csv(path)
+        return _train_book_results(path, split, seeds, progress)
+
+
+def _train_book_results(path, split, seeds: tuple[int, ...], progress) -> pd.DataFrame:
+    """Train :func:`book_results`' runs and write them to ``path`` (all or nothing)."""
     if split is None:
         from .data import load_split
 
@@ -221,7 +232,6 @@ def book_results(split=None, seeds: tuple[int, ...] = BOOK_SEEDS, compute: bool 
                 progress(f"{entry.name} [{entry.recipe}] seed {seed}")
             rows.append(dict(model=entry.name, recipe=entry.recipe, seed=seed, **run_entry(entry, split, seed)))
     raw = pd.DataFrame(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     raw.to_csv(partial, index=False)
     partial.replace(path)  # all or nothing: a run that fails half-way leaves no table behind
@@ -455,7 +465,7 @@ def ranking_main(args) -> int:
     table = run_ranking_benchmark(split, only=args.only, progress=progress)
     print()
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(format_comparison(table).to_string())
+        print(format_comparison(table, compact=False).to_string())
     print("\nHR@10 is Recall@10: the share of a user's held-out movies in their top 10, averaged over users; "
           "low/high: its 95% CI. coverage: share of the catalogue in someone's top 10; popularity pct: mean "
           "popularity percentile (training counts) of the recommended movies.")

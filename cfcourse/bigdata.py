@@ -24,10 +24,7 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
-import tempfile
 import zipfile
-import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,16 +32,14 @@ from typing import Iterator, Mapping
 
 import pandas as pd
 
-from .data import (
+from .download import (
     RATING_SCALE,
     ChecksumError,
     DataNotFoundError,
     DownloadError,
-    _describe_request_error,
-    _install,
-    _make_root,
-    _remove_created,
     cache_dir,
+    download_and_install,
+    file_digest,
 )
 
 DATASETS = ("ml-25m", "ml-32m")
@@ -89,8 +84,6 @@ def _failed(name: str, reason: str) -> DownloadError:
 
 def md5_of(path: str | os.PathLike) -> str:
     """MD5 hex digest of a file, read in chunks (GroupLens publishes MD5 for its big archives)."""
-    from .data import file_digest
-
     return file_digest(path, "md5")
 
 
@@ -302,62 +295,36 @@ def download_large(name: str, url: str | None = None, cache: str | os.PathLike |
     only when complete; on any failure nothing is left behind and an existing copy is untouched.
     Returns the installed folder.
     """
-    import pooch
     import pyarrow as pa
-    import requests
 
     _check_name(name)
     url = url or os.environ.get(url_variable(name)) or URLS[name]
     root = Path(cache).expanduser() if cache is not None else cache_dir()
-    top_created = _make_root(root)
-    work: Path | None = None
-    try:
-        try:
-            work = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
-        except OSError as exc:
-            raise _failed(name, f"cannot write to the cache folder {root} ({exc.strerror or exc}). "
-                                "Set CFCOURSE_CACHE to a folder you can write to.") from None
-        archive = work / f"{name}.zip"
-        try:
-            pooch.HTTPDownloader(progressbar=False, timeout=timeout)(url, str(archive), None)
-        except requests.exceptions.RequestException as exc:
-            raise _failed(name, _describe_request_error(exc, url, timeout, url_variable(name))) from None
-        except OSError as exc:
-            raise _failed(name, f"could not save the file from {url} ({exc.strerror or exc}). Nothing was saved.") \
-                from None
+
+    def unpack(archive: Path, work: Path) -> Path:
         converted = work / name
         converted.mkdir()
-        try:
-            with zipfile.ZipFile(archive) as zf:
-                actual = md5_of(archive)
-                if actual != MD5[name]:
-                    raise ChecksumError(
-                        f"The archive from {url} is not the official {name}.zip: its MD5 is {actual}, expected "
-                        f"{MD5[name]}. Nothing was saved.\nThe download was damaged or the server holds another "
-                        "release; try again.\n" + how_to_provide(name))
-                members = _pick_members(zf, name, url)
+        with zipfile.ZipFile(archive) as zf:
+            actual = md5_of(archive)
+            if actual != MD5[name]:
+                raise ChecksumError(
+                    f"The archive from {url} is not the official {name}.zip: its MD5 is {actual}, expected "
+                    f"{MD5[name]}. Nothing was saved.\nThe download was damaged or the server holds another "
+                    "release; try again.\n" + how_to_provide(name))
+            members = _pick_members(zf, name, url)
+            try:
                 n_ratings = _convert_ratings(zf, members["ratings.csv"], converted / "ratings.parquet", name, url)
                 n_movies = _convert_movies(zf, members["movies.csv"], converted / "movies.parquet", name, url)
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
-            head = archive.read_bytes()[:40] if archive.exists() else b""
-            if isinstance(exc, zipfile.BadZipFile) and not head.startswith(b"PK"):
-                what = f"is not a zip archive (it starts with {head!r})"
-            else:
-                what = f"is a damaged zip archive ({exc})"
-            raise _failed(name, f"the file downloaded from {url} {what}. Nothing was saved; try again, or check "
-                                f"{url_variable(name)}.") from None
-        except (pa.ArrowException, ValueError, UnicodeDecodeError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise _failed(name, f"the archive from {url} could not be read as MovieLens {name} ({reason}). "
-                                "Nothing was saved.") from None
+            except (pa.ArrowException, ValueError, UnicodeDecodeError) as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise _failed(name, f"the archive from {url} could not be read as MovieLens {name} ({reason}). "
+                                    "Nothing was saved.") from None
         archive.unlink()
         (converted / MARKER).write_text(json.dumps({"dataset": name, "format": FORMAT, "md5": MD5[name],
                                                     "source": url, "ratings": n_ratings, "movies": n_movies},
                                                    indent=1), encoding="utf-8")
-        target = root / name
-        _install(converted, target, work, complete=_complete, failed=lambda reason: _failed(name, reason))
-        return target
-    finally:
-        if work is not None:
-            shutil.rmtree(work, ignore_errors=True)
-        _remove_created(root, top_created)
+        return converted
+
+    return download_and_install(url, root, name, unpack, failed=lambda reason: _failed(name, reason),
+                                env_var=url_variable(name), complete=_complete, timeout=timeout,
+                                archive_name=f"{name}.zip")

@@ -16,6 +16,23 @@ class PastedText:
         return self.text
 
 
+def number(value, fmt: str = "") -> str:
+    """The book's one number formatter, for glued numbers and tables alike: ``format(value, fmt)``,
+    except that a missing value (``None`` or NaN) is an empty string and a value that rounds to zero
+    never shows a minus sign (``-0.000`` reads as ``0.000``)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    try:
+        if value != value:  # NaN of another float type (numpy)
+            return ""
+    except (TypeError, ValueError):  # pragma: no cover - arrays and other objects format as themselves
+        pass
+    text = format(value, fmt)
+    if text.startswith("-") and not text.strip("-0.,%e+ ").strip():
+        text = ("+" if "+" in fmt else "") + text[1:]
+    return text
+
+
 def glue_text(key: str, value, fmt: str = "") -> str:
     """Format ``value`` with ``fmt`` and glue it under ``key``; returns the text.
 
@@ -23,7 +40,7 @@ def glue_text(key: str, value, fmt: str = "") -> str:
     with ``{glue:text}`/notebooks/NN_name.md::key:s```. Returning the text lets a check cell
     assert on exactly what the reader sees. Without myst-nb installed this only formats.
     """
-    text = format(value, fmt)
+    text = number(value, fmt)
     try:
         from myst_nb import glue
     except ImportError:  # pragma: no cover - the book extras are not installed

@@ -22,12 +22,8 @@ Schemas
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import tempfile
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -35,10 +31,21 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from .download import (  # noqa: F401 - the errors and the cache are part of this module's API
+    ENV_CACHE,
+    RATING_SCALE,
+    ChecksumError,
+    DataError,
+    DataNotFoundError,
+    DownloadError,
+    cache_dir,
+    download_and_install,
+    file_digest,
+)
+
 ARCHIVE_URL = "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip"
 DATASET_NAME = "ml-latest-small"
 ENV_DATA = "CFCOURSE_DATA"
-ENV_CACHE = "CFCOURSE_CACHE"
 ENV_URL = "CFCOURSE_DATA_URL"
 
 #: SHA-256 of the official files of ml-latest-small (the September 2018 release).
@@ -51,24 +58,7 @@ SHA256: Mapping[str, str] = {
 #: The files the course reads (tags and links are cached and verified, never required).
 REQUIRED = ("ratings.csv", "movies.csv")
 
-RATING_SCALE = (0.5, 5.0)
 RATINGS_COLUMNS = ("userId", "movieId", "rating")
-
-
-class DataError(Exception):
-    """Base class of every data problem the course reports."""
-
-
-class DataNotFoundError(DataError, FileNotFoundError):
-    """The data could be found neither locally nor by download."""
-
-
-class ChecksumError(DataError):
-    """A file's SHA-256 does not match the official one."""
-
-
-class DownloadError(DataError):
-    """The official archive could not be downloaded or unpacked."""
 
 
 class RatingsValidationError(DataError, ValueError):
@@ -78,16 +68,6 @@ class RatingsValidationError(DataError, ValueError):
 # --------------------------------------------------------------------------------------
 # Where the data lives
 # --------------------------------------------------------------------------------------
-
-
-def cache_dir() -> Path:
-    """The per-user cache folder that holds a downloaded copy (not created here)."""
-    env = os.environ.get(ENV_CACHE)
-    if env:
-        return Path(env).expanduser()
-    import pooch
-
-    return Path(pooch.os_cache("cfcourse"))
 
 
 def _how_to_provide() -> str:
@@ -100,15 +80,6 @@ def _how_to_provide() -> str:
         f"     (needs a network connection; set {ENV_CACHE} to use another cache folder, or unzip the\n"
         "     archive there yourself if you downloaded it elsewhere)."
     )
-
-
-def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
-    """Hex digest of a file (``algorithm`` as :func:`hashlib.new` names it), read in chunks."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -206,35 +177,6 @@ def _download_failed(reason: str) -> DownloadError:
     return DownloadError(f"Downloading the MovieLens data failed: {reason}\n" + _how_to_provide())
 
 
-def _describe_request_error(exc: Exception, url: str, timeout: float, env_var: str = ENV_URL) -> str:
-    """What went wrong with a request, in words, ending in "Nothing was saved".
-
-    ``env_var`` is the environment variable that holds the address, named when it is invalid.
-    """
-    import requests
-
-    exceptions = requests.exceptions
-    if isinstance(exc, exceptions.HTTPError):
-        response = exc.response
-        status = f"{response.status_code} {response.reason or ''}".strip() if response is not None else "an error"
-        return f"the server answered {status} for {url}. Nothing was saved."
-    if isinstance(exc, (exceptions.MissingSchema, exceptions.InvalidSchema, exceptions.InvalidURL,
-                        exceptions.URLRequired)):
-        return f"{url!r} is not a valid http(s) address (check {env_var}). Nothing was saved."
-    if isinstance(exc, exceptions.Timeout) and not isinstance(exc, exceptions.ReadTimeout):
-        return f"no connection to {url} within {timeout:g} s. Nothing was saved; check your network."
-    if isinstance(exc, exceptions.ReadTimeout):
-        return f"{url} stopped sending data for {timeout:g} s. Nothing was saved; try again."
-    if isinstance(exc, exceptions.ChunkedEncodingError) or (
-            isinstance(exc, exceptions.ConnectionError) and "IncompleteRead" in repr(exc)):
-        return (f"the connection was cut before the whole file arrived from {url}. "
-                "Nothing was saved; try again.")
-    if isinstance(exc, exceptions.ConnectionError):
-        return (f"could not connect to {url} (no network, or the server is down). "
-                "Nothing was saved; check your network connection.")
-    return f"{type(exc).__name__} while fetching {url}. Nothing was saved; try again."
-
-
 def _pick_members(zf: zipfile.ZipFile, url: str) -> dict[str, zipfile.ZipInfo]:
     """The archive's official files, found at ``ml-latest-small/NAME`` or at the top level.
 
@@ -281,36 +223,6 @@ def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, url: str) -
             dst.write(chunk)
 
 
-def _make_root(root: Path) -> Path | None:
-    """Create ``root`` (and parents); return the topmost folder created, or None."""
-    top = None
-    for folder in [root, *root.parents]:
-        if folder.exists():
-            break
-        top = folder
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _download_failed(
-            f"cannot create the cache folder {root} ({exc.strerror or exc}). "
-            f"Set {ENV_CACHE} to a folder you can write to."
-        ) from None
-    return top
-
-
-def _remove_created(root: Path, top: Path | None) -> None:
-    """Remove the empty folders ``_make_root`` created, from ``root`` up to ``top``."""
-    if top is None:
-        return
-    for folder in [root, *root.parents]:
-        try:
-            folder.rmdir()  # only succeeds while empty
-        except OSError:
-            return
-        if folder == top:
-            return
-
-
 def download_movielens(url: str | None = None, cache: str | os.PathLike | None = None,
                        timeout: float = 60.0) -> Path:
     """Download the official archive, verify every file and install it in the cache.
@@ -319,51 +231,20 @@ def download_movielens(url: str | None = None, cache: str | os.PathLike | None =
     :func:`cache_dir`. The archive is fetched into a temporary ``.partial-*`` folder inside
     the cache; only the four known CSV files are taken from it, from fixed member names
     (never other members, so a hostile archive cannot write elsewhere), each is verified,
-    and only then is the folder moved into place. On any failure nothing is left behind, and
-    an existing cached copy is untouched. Returns the installed ``ml-latest-small`` folder.
+    and only then is the folder moved into place (:func:`cfcourse.download.download_and_install`).
+    On any failure nothing is left behind, and an existing cached copy is untouched. Returns
+    the installed ``ml-latest-small`` folder.
     """
-    import pooch
-    import requests
-
     url = url or os.environ.get(ENV_URL) or ARCHIVE_URL
     root = Path(cache).expanduser() if cache is not None else cache_dir()
-    target = root / DATASET_NAME
-    top_created = _make_root(root)
-    work: Path | None = None
-    try:
-        try:
-            work = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
-        except OSError as exc:
-            raise _download_failed(
-                f"cannot write to the cache folder {root} ({exc.strerror or exc}). "
-                f"Set {ENV_CACHE} to a folder you can write to."
-            ) from None
-        archive = work / "archive.zip"
-        downloader = pooch.HTTPDownloader(progressbar=False, timeout=timeout)
-        try:
-            downloader(url, str(archive), None)
-        except requests.exceptions.RequestException as exc:
-            raise _download_failed(_describe_request_error(exc, url, timeout)) from None
-        except OSError as exc:
-            raise _download_failed(
-                f"could not save the file from {url} ({exc.strerror or exc}). Nothing was saved."
-            ) from None
+
+    def unpack(archive: Path, work: Path) -> Path:
         unpacked = work / DATASET_NAME
         unpacked.mkdir()
-        try:
-            with zipfile.ZipFile(archive) as zf:
-                members = _pick_members(zf, url)
-                for name, info in members.items():
-                    _extract(zf, info, unpacked / name, url)
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
-            head = archive.read_bytes()[:40] if archive.exists() else b""
-            if isinstance(exc, zipfile.BadZipFile) and not head.startswith(b"PK"):
-                what = f"is not a zip archive (it starts with {head!r})"
-            else:
-                what = f"is a damaged zip archive ({exc})"
-            raise _download_failed(
-                f"the file downloaded from {url} {what}. Nothing was saved; try again, or check {ENV_URL}."
-            ) from None
+        with zipfile.ZipFile(archive) as zf:
+            members = _pick_members(zf, url)
+            for name, info in members.items():
+                _extract(zf, info, unpacked / name, url)
         for name in members:
             expected, actual = SHA256[name], sha256_of(unpacked / name)
             if actual != expected:
@@ -373,37 +254,10 @@ def download_movielens(url: str | None = None, cache: str | os.PathLike | None =
                     "The download was damaged or the server holds another release; try again.\n"
                     + _how_to_provide()
                 )
-        _install(unpacked, target, work)
-        return target
-    finally:
-        if work is not None:
-            shutil.rmtree(work, ignore_errors=True)
-        _remove_created(root, top_created)
+        return unpacked
 
-
-def _install(unpacked: Path, target: Path, work: Path, complete=None,
-             failed=None) -> None:
-    """Move ``unpacked`` to ``target``; an old ``target`` is set aside first and restored on failure.
-
-    ``complete(folder)`` tells whether a folder holds a usable copy (default: ml-latest-small's
-    files), ``failed(reason)`` builds the error (default: the small set's download error).
-    """
-    complete = complete or _complete
-    failed = failed or _download_failed
-    backup = work / "previous"
-    had_old = target.exists() or target.is_symlink()
-    if had_old:
-        os.replace(target, backup)
-    try:
-        os.replace(unpacked, target)
-    except OSError as exc:
-        if complete(target):  # another process installed a copy at the same moment
-            return
-        if had_old:
-            os.replace(backup, target)
-        raise failed(
-            f"could not move the verified files into {target} ({exc.strerror or exc})."
-        ) from None
+    return download_and_install(url, root, DATASET_NAME, unpack, failed=_download_failed, env_var=ENV_URL,
+                                complete=_complete, timeout=timeout)
 
 
 # --------------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def map_plot(coords, groups: Sequence[str], ax=None, labels: dict[int, str] | No
     if c.shape[1] != 2 or len(groups) != len(c):
         raise ValueError(f"need 2-d coords and one group per point, got {c.shape} and {len(groups)} groups")
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.2, 4.6), layout="constrained")
+        _, ax = plt.subplots(figsize=(5.0, 4.6), layout="constrained")
     names = list(order) if order is not None else sorted(set(groups))
     palette = plt.get_cmap("tab10")
     for i, name in enumerate(names):
@@ -123,5 +123,5 @@ def map_plot(coords, groups: Sequence[str], ax=None, labels: dict[int, str] | No
         from .plots import place_labels
 
         rows = list(labels)
-        place_labels(ax, c[rows], [labels[r] for r in rows], fontsize="x-small")
+        place_labels(ax, c[rows], [labels[r] for r in rows], fontsize="small")
     return ax

@@ -15,6 +15,78 @@ import pandas as pd
 MAX_WIDTH = 5.2
 #: The default size of one panel, in inches.
 FIGSIZE = (5.0, 3.2)
+#: How wide a phone shows a figure, in CSS pixels (a 390-px screen less the page's margins).
+PHONE_WIDTH = 360
+#: The smallest text a figure may have at :data:`PHONE_WIDTH`, in CSS pixels.
+MIN_TEXT_PX = 9.0
+#: The book's figure style (matplotlib rc values), which the book build gives every kernel
+#: (book/_ext/cfcourse_sphinx.py): 12-point text, so that "small" (10 pt) on a figure of at most
+#: :data:`MAX_WIDTH` inches is still 9 px or more at :data:`PHONE_WIDTH`; never use "x-small".
+STYLE = {
+    "figure.dpi": 100,
+    "font.size": 12,
+    "axes.titlesize": "medium",
+    "legend.fontsize": "small",
+    "figure.figsize": FIGSIZE,
+    "figure.hooks": ["cfcourse.plots:record_text_size"],
+}
+#: The environment variable naming the file where :func:`record_text_size` appends one line per
+#: drawn figure (the book build sets it; unset, nothing is recorded).
+TEXT_LOG = "CFCOURSE_FIGURE_TEXT_LOG"
+
+
+def smallest_text_px(fig, shown_width: float = PHONE_WIDTH) -> tuple[float, str]:
+    """The height in CSS pixels of the figure's smallest visible text when the figure is shown
+    ``shown_width`` pixels wide, and that text. A point is 1/72 inch, and the whole figure's width
+    (in inches) is squeezed into ``shown_width`` pixels. A figure without text gives ``(inf, "")``.
+    """
+    from matplotlib.text import Text
+
+    width_in = float(fig.get_size_inches()[0])
+    if not width_in > 0:
+        raise ValueError(f"the figure has no width ({width_in} inches)")
+    smallest, which = float("inf"), ""
+    for text in fig.findobj(Text):
+        if not text.get_visible() or not text.get_text().strip():
+            continue
+        px = text.get_fontsize() / 72 * shown_width / width_in
+        if px < smallest:
+            smallest, which = px, text.get_text().strip()
+    return smallest, which
+
+
+def check_text_size(fig, shown_width: float = PHONE_WIDTH, minimum: float = MIN_TEXT_PX) -> float:
+    """Raise ``ValueError`` when some text of ``fig`` is under ``minimum`` px at ``shown_width`` px;
+    return the smallest text's size in px otherwise."""
+    px, which = smallest_text_px(fig, shown_width)
+    if px < minimum:
+        width_in = float(fig.get_size_inches()[0])
+        raise ValueError(f"the text {which[:40]!r} is {px:.1f} px high when the figure ({width_in:.1f} inches wide) is "
+                         f"shown {shown_width:g} px wide, under {minimum:g} px: use fontsize='small' or larger, "
+                         "or a narrower figure")
+    return px
+
+
+def record_text_size(fig) -> None:
+    """A matplotlib figure hook (``rcParams["figure.hooks"]``): each time ``fig`` is drawn, append its
+    size and smallest text (:func:`smallest_text_px`) as one JSON line to the file named by the
+    environment variable :data:`TEXT_LOG`, if set. The book build sets it, and the tests read it."""
+    import json
+    import os
+
+    def log(event) -> None:
+        path = os.environ.get(TEXT_LOG)
+        if not path:
+            return
+        px, which = smallest_text_px(event.canvas.figure)
+        titles = [ax.get_title() for ax in event.canvas.figure.axes if ax.get_title()]
+        record = {"cwd": os.getcwd(), "width_in": round(float(event.canvas.figure.get_size_inches()[0]), 3),
+                  "smallest_px": round(px, 2) if px != float("inf") else None, "text": which[:60],
+                  "title": (titles or [""])[0][:60]}
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    fig.canvas.mpl_connect("draw_event", log)
 
 
 def _axes(ax=None, figsize=FIGSIZE):
@@ -74,6 +146,38 @@ def learning_curves(histories: Mapping[str, pd.DataFrame], baselines: Mapping[st
     return ax
 
 
+def ranking_curves(history: pd.DataFrame, best_epoch: int | None = None, k: int = 10, axes=None,
+                   title: str = "Training a ranking model"):
+    """The training loss (top) and the validation HR@k (bottom) per epoch of a ranking model, as
+    two panels stacked; ``best_epoch`` (the one kept) is marked on both. ``history`` has the
+    columns ``epoch``, ``loss`` and ``val_hr`` (:class:`cfcourse.training.RankerTrainResult`).
+    Returns the two ``Axes``.
+    """
+    import matplotlib.pyplot as plt
+
+    missing = {"epoch", "loss", "val_hr"} - set(history.columns)
+    if missing:
+        raise ValueError(f"history lacks the column(s) {sorted(missing)}: pass the .history of training.train_ranker "
+                         "or of a bags/sequences result")
+    if axes is None:
+        _, axes = plt.subplots(2, 1, figsize=(5.0, 4.8), sharex=True, layout="constrained")
+    top, bottom = axes
+    top.plot(history["epoch"], history["loss"], "-o", color="C0")
+    top.set_ylabel("training loss")
+    top.set_title(title)
+    valid = history.dropna(subset=["val_hr"])
+    bottom.plot(valid["epoch"], valid["val_hr"], "-o", color="C1")
+    bottom.set_ylabel(f"validation HR@{k}")
+    bottom.set_xlabel("epoch")
+    bottom.set_xticks(history["epoch"].to_numpy())
+    if best_epoch is not None:
+        for ax in axes:
+            ax.axvline(best_epoch, color="grey", lw=1, ls=":")
+        bottom.annotate(f"kept: epoch {best_epoch}", (best_epoch, 0.04), xycoords=("data", "axes fraction"),
+                        textcoords="offset points", xytext=(4, 0), ha="left", va="bottom", fontsize="small")
+    return axes
+
+
 def legend_below(ax, **kwargs):
     """The legend under the axes (below the x label), where it hides no curve.
 
@@ -100,8 +204,9 @@ def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pa
     (sliding sideways); a spot costs its overlap with the labels placed before, with a margin
     around every other point (so that a label never sits where it could be read as another
     point's), and with the outside of the axes, plus a little for its distance. The cheapest spot
-    wins; a label moved away from its point gets a thin leader line. Returns the annotations. Call
-    it after the axes limits are final.
+    wins; a label moved away from its point gets a thin leader line. ``color`` is one colour for
+    every label or a list of one per label. Returns the annotations. Call it after the axes limits
+    are final.
     """
     import matplotlib.pyplot as plt  # noqa: F401  (the figure needs a canvas)
 
@@ -110,6 +215,9 @@ def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pa
         raise ValueError(f"xy must have shape (n, 2), got {xy.shape}")
     if len(labels) != len(xy):
         raise ValueError(f"got {len(labels)} labels for {len(xy)} points")
+    colours = list(color) if isinstance(color, (list, tuple)) else [color] * len(xy)
+    if len(colours) != len(xy):
+        raise ValueError(f"got {len(colours)} colours for {len(xy)} labels: give one colour or one per label")
     fig = ax.figure
     fig.draw_without_rendering()  # final layout, so that display coordinates hold
     renderer = fig.canvas.get_renderer()
@@ -143,7 +251,7 @@ def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pa
         x, y = xy[i]
         px, py = points[i]
         probe = ax.annotate(str(labels[i]), (x, y), xytext=(0, 0), textcoords="offset points",
-                            ha="left", va="bottom", fontsize=fontsize, color=color)
+                            ha="left", va="bottom", fontsize=fontsize, color=colours[i])
         extent = probe.get_window_extent(renderer)
         probe.remove()
         width, height = extent.width, extent.height
@@ -164,7 +272,7 @@ def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pa
                 best = (cost, (dx, dy, ha, va), box, distance)
         _, (dx, dy, ha, va), box, distance = best
         text = ax.annotate(str(labels[i]), (x, y), xytext=(dx, dy), textcoords="offset points",
-                           ha=ha, va=va, fontsize=fontsize, color=color)
+                           ha=ha, va=va, fontsize=fontsize, color=colours[i])
         best = (best[0], text, box, distance)
         _, text, box, distance = best
         if distance > pad + 8:  # a thin leader line from the point to the nearest edge of its label
@@ -172,7 +280,7 @@ def place_labels(ax, xy, labels: Sequence[str], fontsize="small", color=None, pa
             edge = ((min(max(px, box[0]), box[2]) - px) * to_points,
                     (min(max(py, box[1]), box[3]) - py) * to_points)
             ax.annotate("", (x, y), xytext=edge, textcoords="offset points",
-                        arrowprops={"arrowstyle": "-", "lw": 0.5, "color": color or "grey",
+                        arrowprops={"arrowstyle": "-", "lw": 0.5, "color": colours[i] or "grey",
                                     "shrinkA": 0, "shrinkB": 2})
         placed.append(box)
         annotations[i] = text

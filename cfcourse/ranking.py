@@ -979,13 +979,18 @@ def comparison_table(rows: Iterable[pd.Series]) -> pd.DataFrame:
     return table
 
 
-def format_comparison(table: pd.DataFrame, k: int = 10, digits: int = 3) -> pd.DataFrame:
-    """A comparison table formatted for reading: rounded numbers as text, the CI as its two bounds.
+def format_comparison(table: pd.DataFrame, k: int = 10, digits: int = 3, compact: bool = True) -> pd.DataFrame:
+    """A comparison table formatted for reading, its numbers as text (:func:`cfcourse.book.number`).
 
-    Columns: ``HR@k``, ``low``, ``high`` (the 95% CI of HR@k), ``NDCG@k``, ``MRR``, ``coverage``
-    (in %), ``popularity pct`` (mean popularity percentile of the recommended movies) and
+    ``compact=True`` (the book's pages): ``HR@k [95% CI]`` (the mean and its interval in one
+    column), ``NDCG@k``, ``coverage %`` and, when the table has it, ``training s``; the model names
+    are the index, without a title of their own. ``compact=False`` (the benchmark's printed tables):
+    one number per column, ``HR@k``, ``low``, ``high`` (the 95% CI of HR@k), ``NDCG@k``, ``MRR``,
+    ``coverage %``, ``popularity pct`` (mean popularity percentile of the recommended movies) and
     ``training s``.
     """
+    from .book import number
+
     hr = f"HR@{k}"
     for column in (hr, f"{hr} low", f"{hr} high", f"NDCG@{k}", "MRR"):
         if column not in table.columns:
@@ -993,17 +998,32 @@ def format_comparison(table: pd.DataFrame, k: int = 10, digits: int = 3) -> pd.D
                              f"using the same k ({k})")
 
     def num(values, d=digits):
-        return [("" if (v is None or (isinstance(v, float) and math.isnan(v))) else f"{v:.{d}f}") for v in values]
+        return [number(v, f".{d}f") for v in values]
 
+    optional = {"coverage %": (f"coverage@{k}", 100, 1), "popularity pct": ("popularity percentile", 1, 1),
+                "training s": ("training s", 1, 1)}
+
+    def extra(name):
+        column, scale, d = optional[name]
+        return num(scale * table[column], d) if column in table else [""] * len(table)
+
+    if compact:
+        out = pd.DataFrame({
+            f"{hr} [95% CI]": [f"{m} [{lo}, {hi}]" for m, lo, hi in
+                               zip(num(table[hr]), num(table[f"{hr} low"]), num(table[f"{hr} high"]))],
+            f"NDCG@{k}": num(table[f"NDCG@{k}"]),
+            "coverage %": extra("coverage %"),
+        }, index=list(table.index))
+        if "training s" in table and table["training s"].notna().any():
+            out["training s"] = extra("training s")
+        return out
     out = pd.DataFrame({
         hr: num(table[hr]),
         "low": num(table[f"{hr} low"]),
         "high": num(table[f"{hr} high"]),
         f"NDCG@{k}": num(table[f"NDCG@{k}"]),
         "MRR": num(table["MRR"]),
-        "coverage %": num(100 * table[f"coverage@{k}"], 1) if f"coverage@{k}" in table else "",
-        "popularity pct": num(table["popularity percentile"], 1) if "popularity percentile" in table else "",
-        "training s": num(table["training s"], 1) if "training s" in table else "",
+        **{name: extra(name) for name in optional},
     }, index=table.index)
     return out
 

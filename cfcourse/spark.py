@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -305,6 +306,58 @@ def _note_archive_writer(spark, partial: Path) -> None:
         pass
 
 
+#: Lines that Spark's JVM writes to stderr on every start and that say nothing to a reader: the JVM's
+#: note on the vector module, Spark's default-log-level banner, and netlib's failed look-up of a
+#: native BLAS/LAPACK (Spark then uses its Java implementation, with the same results).
+_STARTUP_NOISE = re.compile(r"^(WARNING: Using incubator modules|Setting default log level|To adjust logging level"
+                            r"|Setting Spark log level|netlib-(?:blas|lapack): .*dlopen\(.*\) failed)")
+
+
+def is_startup_noise(line: str) -> bool:
+    """Is ``line`` one of the start-up lines of Spark's JVM that :func:`start_session` keeps out of stderr?"""
+    return bool(_STARTUP_NOISE.match(line))
+
+
+def _forward(read_fd: int, write_fd: int) -> None:
+    """Copy lines from ``read_fd`` to ``write_fd`` until the pipe closes, less the start-up noise."""
+    with os.fdopen(read_fd, "rb", buffering=0) as source:
+        buffered = b""
+        for chunk in iter(lambda: source.read(4096), b""):
+            buffered += chunk
+            *lines, buffered = buffered.split(b"\n")
+            for line in lines:
+                if not is_startup_noise(line.decode("utf-8", "replace")):
+                    os.write(write_fd, line + b"\n")
+        if buffered and not is_startup_noise(buffered.decode("utf-8", "replace")):
+            os.write(write_fd, buffered)
+    os.close(write_fd)
+
+
+@contextmanager
+def _quiet_jvm_stderr() -> Iterator[None]:
+    """While Spark starts its JVM, point this process's stderr (file descriptor 2) at a pipe.
+
+    The JVM inherits the pipe for its whole life; a daemon thread forwards what arrives to the real
+    stderr, less :func:`is_startup_noise` lines, so real errors still show. Where file descriptor 2
+    cannot be redirected (no such descriptor), nothing is changed.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    threading.Thread(target=_forward, args=(read_fd, saved), name="cfcourse-spark-stderr", daemon=True).start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+
+
 def start_session(cores: int | str = "*", *, app_name: str = "cfcourse", driver_memory: str = "2g",
                   shuffle_partitions: int | None = None, small_data: bool = False):
     """A quiet local SparkSession using ``cores`` cores (``"*"``: all of them).
@@ -349,8 +402,9 @@ def start_session(cores: int | str = "*", *, app_name: str = "cfcourse", driver_
                    .config("spark.sql.shuffle.partitions", str(partitions))
                    .config("spark.default.parallelism", str(partitions))
                    .config("spark.sql.session.timeZone", "UTC"))
-        spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+        with _quiet_jvm_stderr():
+            spark = builder.getOrCreate()
+            spark.sparkContext.setLogLevel("ERROR")
     if partial is not None:
         _note_archive_writer(spark, partial)
     return spark
@@ -470,3 +524,76 @@ def factor_matrix(factors, n: int) -> tuple[np.ndarray, np.ndarray]:
         matrix[ids] = np.array([r["features"] for r in rows], dtype=np.float32)
         known[ids] = True
     return matrix, known
+
+
+# --------------------------------------------------------------------------------------
+# Writing the class archive ahead of time
+# --------------------------------------------------------------------------------------
+
+
+def write_class_archive() -> bool:
+    """Run a short Spark job (Parquet, ALS, its evaluation) in a session that writes the class archive.
+
+    The first session with ``small_data`` writes the archive of :func:`_class_archive_options` as its
+    JVM exits; the book build runs this in the background while the first chapters execute (``python
+    -m cfcourse.spark --class-archive``), so that the Spark chapter's first run already reads one.
+    The archive is written when this process's JVM exits, after it returns. Returns False, doing
+    nothing, where Spark cannot run, the archive is turned off or one exists already.
+    """
+    import tempfile
+
+    if spark_problem() is not None or os.environ.get(ENV_CLASS_ARCHIVE, "1") == "0":
+        return False
+    java = find_java()
+    folder = class_archive_folder()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        key = _archive_key(java)
+        _promote_finished_archives(folder, key, java)
+    except OSError:
+        return False
+    from filelock import FileLock
+
+    with FileLock(folder / f".{key}.lock"):  # two builds at once: one writes it
+        if (folder / f"{key}.jsa").is_file() or _archive_being_written(folder, key):
+            return False
+        spark = start_session(small_data=True)  # notes its JVM as the writer before the lock is released
+    with tempfile.TemporaryDirectory(prefix="cfcourse-spark-") as tmp:
+        rows = [(user, movie, float(1 + (user * movie) % 5)) for user in range(30) for movie in range(20)]
+        path = Path(tmp) / "ratings.parquet"
+        spark.createDataFrame(rows, ["user", "movie", "rating"]).write.parquet(str(path))
+        ratings = read_ratings(spark, path)
+        model = fit_als(ratings, rank=2, max_iter=2)
+        evaluate_als(model, ratings, fallback=mean_rating(ratings))
+        factor_matrix(model.userFactors, 30)
+        stop_session(spark)
+    return True
+
+
+def _archive_being_written(folder: Path, key: str) -> bool:
+    """Is a running JVM writing an archive of ``key`` (a ``.jvm`` note of a live process)?"""
+    import json
+
+    for note in folder.glob(f"{key}.*.jvm"):
+        try:
+            if _pid_alive(int(json.loads(note.read_text(encoding="utf-8"))["pid"])):
+                return True
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m cfcourse.spark --class-archive``: :func:`write_class_archive`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m cfcourse.spark", description=main.__doc__)
+    parser.add_argument("--class-archive", action="store_true", required=True,
+                        help="write the Spark class archive now (a short job), unless one exists")
+    parser.parse_args(argv)
+    print("cfcourse.spark: class archive", "being written" if write_class_archive() else "not needed", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -413,18 +413,12 @@ def plot_latent_space(user_vectors, movie_vectors, user_labels: Sequence[str], m
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
     ax.scatter(users[:, 0], users[:, 1], color="C0", zorder=3, label="users")
-    for (x, y), label in zip(users[:, :2], user_labels):
-        ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), color="C0", fontsize="small")
     for (x, y), label in zip(movies[:, :2], movie_labels):
         ax.annotate("", (x, y), xytext=(0, 0), arrowprops={"arrowstyle": "->", "color": "C3"})
     # movies sharing a vector (identical columns) share one label
     groups: dict[tuple[float, float], list[str]] = {}
     for (x, y), label in zip(movies[:, :2], movie_labels):
         groups.setdefault((round(x, 6), round(y, 6)), []).append(str(label))
-    for (x, y), labels in groups.items():  # label just beyond the arrow's tip
-        d = np.array([x, y]) / max(np.hypot(x, y), 1e-12)
-        ax.annotate(" / ".join(labels), (x, y), textcoords="offset points", xytext=tuple(6 * d), color="C3",
-                    fontsize="small", ha="right" if d[0] < 0 else "left", va="top" if d[1] < 0 else "bottom")
     ax.plot([], [], color="C3", label="movies")
     ax.set_xlabel("latent factor 1")
     ax.set_ylabel("latent factor 2")
@@ -439,4 +433,12 @@ def plot_latent_space(user_vectors, movie_vectors, user_labels: Sequence[str], m
     # One unit is as long on both axes, so that angles and lengths read off the plot are true.
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(fontsize="small", loc="best")
+    # Labels last, where they collide with nothing: users in blue, movies (one label for movies that
+    # share a vector) in red at their arrow's tip.
+    from .plots import place_labels
+
+    tips = list(groups)
+    place_labels(ax, np.vstack([users[:, :2], np.array(tips, dtype=np.float64).reshape(-1, 2)]),
+                 [str(label) for label in user_labels] + [" / ".join(groups[tip]) for tip in tips],
+                 color=["C0"] * len(users) + ["C3"] * len(tips))
     return ax

@@ -1,8 +1,13 @@
-"""Fixtures shared by the test modules of tests/: a check's passing line, one Spark session and one
-small synthetic data set per test session (starting Spark costs seconds; every Spark test reuses
-the same session)."""
+"""Fixtures shared by the test modules of tests/: a check's passing line, the one book build of a test
+session, one Spark session and one small synthetic data set per test session (starting Spark costs
+seconds; every Spark test reuses the same session).
+
+Every test that reads the built book asks for ``built_book``: the root conftest.py keeps those tests
+on one pytest-xdist worker, so the book is built once per run (``test_book.build_once``)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +26,14 @@ def passes(capsys):
         return out.strip()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """The HTML folder of the whole book, built from scratch once per test session (test_book.build_once)."""
+    from test_book import build_once
+
+    return build_once()
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import socket
 import struct
 import threading
 import zipfile
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -207,3 +208,45 @@ def assert_cache_clean(cache: Path) -> None:
     if cache.exists():
         leftovers = sorted(p.name for p in cache.iterdir())
         assert leftovers == [], f"left in the cache after a failed download: {leftovers}"
+
+
+@dataclass
+class CacheEnv:
+    """A test's world for downloads: everything it may see written lives under ``root``; the course's
+    cache (``$CFCOURSE_CACHE``) is ``cache``, not yet created; ``server`` serves ``good_zip``."""
+
+    root: Path
+    cache: Path
+    server: object
+    good_zip: bytes
+
+    def outside(self) -> dict:
+        """A snapshot of everything under ``root`` except the cache.
+
+        The mtime of the cache's parent folders is left out: creating (and removing) the
+        cache folder itself changes it.
+        """
+        shot = snapshot(self.root, skip=self.cache)
+        for parent in self.cache.parents:
+            if self.root in parent.parents:
+                key = parent.relative_to(self.root).as_posix()
+                shot[key] = shot[key][:3]
+        return shot
+
+
+def prepare_download_env(tmp_path: Path, monkeypatch, server, body: bytes, url_variables: dict[str, str]) -> Path:
+    """No local data, an empty cache in ``tmp_path`` (returned), the address variables pointing at the
+    local ``server`` (which serves ``body``), no proxy for 127.0.0.1, and a working folder where a naive
+    relative unzip would land."""
+    cache = tmp_path / "home" / "cache"
+    cache.parent.mkdir()  # the cache folder itself is created by the download
+    monkeypatch.delenv(data.ENV_DATA, raising=False)
+    monkeypatch.setenv(data.ENV_CACHE, str(cache))
+    for variable, url in url_variables.items():
+        monkeypatch.setenv(variable, url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    server.body = body
+    return cache

@@ -73,6 +73,19 @@ def test_model_scores_every_movie_and_reads_the_genre_share():
         bags.BagSoftmax(4, embedding_dim=0)
 
 
+def test_with_labels_in_bag_puts_every_label_into_its_bag_and_keeps_the_rest():
+    histories = [np.arange(25), np.arange(100, 112)]
+    ex = bags.bag_examples(histories, 120, window=5, max_per_user=3)
+    leaky = bags.with_labels_in_bag(ex)
+    assert leaky.users.tolist() == ex.users.tolist() and leaky.cuts.tolist() == ex.cuts.tolist()
+    assert (leaky.labels != ex.labels).nnz == 0
+    for i in range(len(ex)):
+        assert set(leaky.bags[i].indices) == set(ex.bags[i].indices) | set(ex.labels[i].indices)
+    assert set(leaky.bags.data.tolist()) == {1.0}
+    with pytest.raises(TypeError, match="BagExamples"):
+        bags.with_labels_in_bag(ex.bags)
+
+
 @pytest.fixture(scope="module")
 def small():
     encoded = random_encoded(n_users=30, n_movies=40, per_user=(20, 30))
@@ -115,3 +128,14 @@ def test_recommend_for_a_new_bag(small):
 def test_recommender_without_genres_and_unfitted():
     with pytest.raises(RuntimeError, match="not fitted"):
         bags.BagSoftmaxRecommender(use_genres=False).scores_for(np.ones((1, 3)))
+
+
+def test_training_on_given_examples_and_refusing_foreign_ones(small):
+    split, movies, _ = small
+    honest = bags.bag_examples(split.history("valid"), split.n_movies, window=3)
+    leaky = bags.BagSoftmaxRecommender(movies, embedding_dim=4, hidden=(8,), epochs=2, batch_size=16,
+                                       examples=bags.with_labels_in_bag(honest)).fit(split)
+    assert leaky.result_.examples.bags.multiply(leaky.result_.examples.labels).sum() > 0
+    wrong = bags.bag_examples(split.history("valid"), split.n_movies + 1, window=3)
+    with pytest.raises(ValueError, match="over the split's movies"):
+        bags.BagSoftmaxRecommender(movies, embedding_dim=4, hidden=(8,), epochs=1, examples=wrong).fit(split)

@@ -10,7 +10,7 @@ import pytest
 from pybtex.database import parse_file
 
 import tasks
-from test_book import ROOT, build_once, toc_files
+from test_book import ROOT, toc_files
 
 # Names may hold a non-breaking space ("van\u00a0der Maaten", as the rendered citations write it).
 LABEL = re.compile(r"[^\W\d_][\w'’.-]*(?:[ \u00a0][^\W\d_][\w'’.-]*)*(?: and [^\W\d_][\w'’.-]*(?:[ \u00a0][^\W\d_][\w'’.-]*)*| et al\.)?, \d{4}[a-z]?")
@@ -59,8 +59,8 @@ def test_labels_are_author_year():
 
 
 @pytest.mark.slow
-def test_the_list_shows_only_cited_works_with_author_year_labels():
-    html = (build_once() / "book" / "bibliography.html").read_text(encoding="utf-8")
+def test_the_list_shows_only_cited_works_with_author_year_labels(built_book):
+    html = (built_book / "book" / "bibliography.html").read_text(encoding="utf-8")
     labels = [html_lib.unescape(label) for label in
               re.findall(r'<span class="label"><span class="fn-bracket">\[</span>(.*?)<span', html)]
     assert len(labels) == len(cited_keys()), f"the list shows {len(labels)} works, the book cites {len(cited_keys())}"
@@ -70,8 +70,8 @@ def test_the_list_shows_only_cited_works_with_author_year_labels():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", [p for p in toc_files() if (ROOT / f"{p}.md").read_text().count("{cite}")])
-def test_citations_in_the_text_are_author_year(page):
-    html = (build_once() / f"{page}.html").read_text(encoding="utf-8")
+def test_citations_in_the_text_are_author_year(page, built_book):
+    html = (built_book / f"{page}.html").read_text(encoding="utf-8")
     cited = re.findall(r'<span class="bibtex-citation"[^>]*>\[(.*?)\]</span>', html, re.S)
     assert cited, f"{page}: no citation rendered"
     for group in cited:

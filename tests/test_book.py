@@ -53,11 +53,6 @@ def build_once() -> Path:
     return out / "_build" / "html"
 
 
-@pytest.fixture(scope="module")
-def built_book() -> Path:
-    return build_once()
-
-
 def test_every_chapter_is_in_the_toc():
     on_disk = sorted(f"notebooks/{p.stem}" for p in (ROOT / "notebooks").glob("*.md"))
     assert on_disk == sorted(chapter_files()), "every notebooks/*.md must be listed in _toc.yml, and only those"

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from test_book import ROOT, build_once, chapter_files, toc_files
+from test_book import ROOT, chapter_files, toc_files
 
 CHROMIUM = Path(os.environ.get("CFCOURSE_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -44,10 +44,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site():
+def site(built_book):
     """The book built from scratch, served on 127.0.0.1; yields the base URL."""
     _require_browser()
-    html = build_once()
+    html = built_book
     handler = functools.partial(_QuietHandler, directory=str(html))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

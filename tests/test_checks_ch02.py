@@ -51,7 +51,7 @@ def test_check_cosine_accepts_the_library_function(passes):
     # a full similarity matrix instead of row pairs
     (lambda a, b: (a / np.linalg.norm(a, axis=1, keepdims=True)) @ (b / np.linalg.norm(b, axis=1, keepdims=True)).T,
      r"shape \(2, 2\)"),
-    (lambda a, b: None, "forget the `return`"),
+    (lambda a, b: None, "forget the return"),
 ])
 def test_check_cosine_rejects_typical_mistakes(wrong, match):
     with pytest.raises(CheckFailed, match=match):
@@ -146,7 +146,7 @@ def _noisy(matrix, k):
     (_transposed_shape, r"same shape \(5, 4\), got shape \(4, 5\)"),
     (_modifies_input, "changed the matrix"),
     (_noisy, r"k=2.*rank 3.*at most k"),  # adding a constant adds one to the rank
-    (lambda m, k: None, "forget the `return`"),
+    (lambda m, k: None, "forget the return"),
 ])
 def test_check_rank_k_rejects_typical_mistakes(wrong, match):
     with pytest.raises(CheckFailed, match=match):

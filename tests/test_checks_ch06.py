@@ -96,7 +96,7 @@ def test_rejects_similarities_instead_of_indices():
 
 
 def test_rejects_none():
-    with pytest.raises(CheckFailed, match="forget the `return`"):
+    with pytest.raises(CheckFailed, match="forget the return"):
         check_neighbours(lambda matrix, index, k: None)
 
 

@@ -91,7 +91,7 @@ def test_a_division_by_zero_gets_the_hint_about_ranks():
 
 
 def test_rejects_none_and_a_single_value():
-    with pytest.raises(CheckFailed, match="forget the `return"):
+    with pytest.raises(CheckFailed, match="forget the return"):
         check_hr_ndcg(lambda scores, seen, held_out, k: None)
     with pytest.raises(CheckFailed, match=r"two numbers, \(hr, ndcg\)"):
         check_hr_ndcg(lambda scores, seen, held_out, k: 0.5)

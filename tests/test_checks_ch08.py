@@ -122,7 +122,7 @@ def test_rejects_an_unhelpful_error_for_an_unknown_genre():
 
 
 def test_rejects_none_and_stubs():
-    with pytest.raises(CheckFailed, match="forget the `return`"):
+    with pytest.raises(CheckFailed, match="forget the return"):
         check_multi_hot(lambda genres, vocabulary: None)
 
     def my_multi_hot(genres, vocabulary):

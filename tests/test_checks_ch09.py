@@ -80,7 +80,7 @@ def test_rejects_empty_bags_and_unclear_errors():
 
 
 def test_rejects_wrong_return_shapes():
-    with pytest.raises(CheckFailed, match="forget the `return`"):
+    with pytest.raises(CheckFailed, match="forget the return"):
         check_later_labels(lambda h, c, w: None)
     with pytest.raises(CheckFailed, match=r"two things, \(bag, labels\)"):
         check_later_labels(lambda h, c, w: np.asarray(h)[:c])
@@ -90,3 +90,16 @@ def test_rejects_wrong_return_shapes():
 
     with pytest.raises(CheckFailed, match="still raises NotImplementedError"):
         check_later_labels(my_cut)
+
+
+@pytest.mark.parametrize("guard", ["cut == 0 or cut == len(history)", "cut < 1", "cut >= len(history)"])
+def test_rejects_cuts_outside_the_history(guard):
+    """A solution that refuses only some bad cuts (e.g. lets a cut run past the history's end) fails."""
+    def partial(history, cut, window):
+        history = np.asarray(history)
+        if eval(guard):
+            raise ValueError("bad cut")
+        return history[:cut], history[cut:cut + window]
+
+    with pytest.raises(CheckFailed, match="instead of raising a ValueError"):
+        check_later_labels(partial)

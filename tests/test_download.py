@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 from helpers import (  # noqa: F401 - fixtures are used by name
+    CacheEnv,
     assert_cache_clean,
     closed_port_url,
     good_zip,
     http_server,
     make_zip,
     official_members,
+    prepare_download_env,
     snapshot,
     source_files,
 )
@@ -27,25 +29,8 @@ from cfcourse import data
 
 
 @dataclass
-class Env:
-    root: Path          # everything the test may see written lives under here
-    cache: Path         # $CFCOURSE_CACHE
-    server: object      # helpers.FaultServer
-    good_zip: bytes
-    files: dict
-
-    def outside(self) -> dict:
-        """A snapshot of everything under ``root`` except the cache.
-
-        The mtime of the cache's parent folders is left out: creating (and removing) the
-        cache folder itself changes it.
-        """
-        shot = snapshot(self.root, skip=self.cache)
-        for parent in self.cache.parents:
-            if self.root in parent.parents:
-                key = parent.relative_to(self.root).as_posix()
-                shot[key] = shot[key][:3]
-        return shot
+class Env(CacheEnv):
+    files: dict = None
 
     def installed(self) -> Path:
         return self.cache / data.DATASET_NAME
@@ -56,16 +41,7 @@ def env(tmp_path, monkeypatch, source_files, http_server, good_zip) -> Env:
     """No local data, an empty cache in tmp, the URL pointing at the local server (serving a good zip)."""
     files, digests = source_files
     monkeypatch.setattr(data, "SHA256", {**data.SHA256, **digests})  # a no-op with the real files
-    cache = tmp_path / "home" / "cache"
-    cache.parent.mkdir()  # the cache folder itself is created by the download
-    monkeypatch.delenv(data.ENV_DATA, raising=False)
-    monkeypatch.setenv(data.ENV_CACHE, str(cache))
-    monkeypatch.setenv(data.ENV_URL, http_server.url)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-    (tmp_path / "cwd").mkdir()
-    monkeypatch.chdir(tmp_path / "cwd")  # a relative write by a naive unzip would land here
-    http_server.body = good_zip
+    cache = prepare_download_env(tmp_path, monkeypatch, http_server, good_zip, {data.ENV_URL: http_server.url})
     return Env(root=tmp_path, cache=cache, server=http_server, good_zip=good_zip, files=files)
 
 

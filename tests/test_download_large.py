@@ -16,7 +16,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import assert_cache_clean, closed_port_url, http_server, make_zip, snapshot  # noqa: F401 - fixture
+from helpers import (  # noqa: F401 - fixture
+    CacheEnv,
+    assert_cache_clean,
+    closed_port_url,
+    http_server,
+    make_zip,
+    prepare_download_env,
+    snapshot,
+)
 
 from cfcourse import bigdata, data
 
@@ -44,20 +52,8 @@ def md5(body: bytes) -> str:
 
 
 @dataclass
-class Env:
-    root: Path
-    cache: Path
-    server: object
-    good_zip: bytes
-    monkeypatch: object
-
-    def outside(self) -> dict:
-        shot = snapshot(self.root, skip=self.cache)
-        for parent in self.cache.parents:
-            if self.root in parent.parents:
-                key = parent.relative_to(self.root).as_posix()
-                shot[key] = shot[key][:3]
-        return shot
+class Env(CacheEnv):
+    monkeypatch: object = None
 
     def installed(self, name: str = NAME) -> Path:
         return self.cache / name
@@ -71,18 +67,10 @@ class Env:
 def env(tmp_path, monkeypatch, http_server) -> Env:
     good = make_zip(members())
     monkeypatch.setattr(bigdata, "MD5", dict(bigdata.MD5))
-    cache = tmp_path / "home" / "cache"
-    cache.parent.mkdir()
-    monkeypatch.delenv(data.ENV_DATA, raising=False)
-    monkeypatch.setenv(data.ENV_CACHE, str(cache))
     host, port = http_server.server_address[:2]
-    for name in bigdata.DATASETS:
-        monkeypatch.setenv(bigdata.url_variable(name), f"http://{host}:{port}/{name}.zip")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-    (tmp_path / "cwd").mkdir()
-    monkeypatch.chdir(tmp_path / "cwd")
-    http_server.body = good
+    cache = prepare_download_env(tmp_path, monkeypatch, http_server, good,
+                                 {bigdata.url_variable(name): f"http://{host}:{port}/{name}.zip"
+                                  for name in bigdata.DATASETS})
     result = Env(root=tmp_path, cache=cache, server=http_server, good_zip=good, monkeypatch=monkeypatch)
     result.expect(good)
     return result

@@ -27,7 +27,7 @@ import pytest
 
 import tasks
 from cfcourse import explore, plots
-from test_book import ROOT, build_once
+from test_book import ROOT
 
 PAGES = tasks.notebook_pages()
 MAX_COLUMNS = 88
@@ -160,8 +160,8 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
-def test_built_figures_are_numbered_described_and_crisp(page):
-    html = build_once()
+def test_built_figures_are_numbered_described_and_crisp(page, built_book):
+    html = built_book
     text = _main((html / f"{page}.html").read_text(encoding="utf-8"))
     images = re.findall(r"<img[^>]*_images/[^>]*>", text)
     figures = re.findall(r'<figure[^>]*id="([^"]+)"[^>]*>(.*?)</figure>', text, re.S)
@@ -181,11 +181,13 @@ def test_built_figures_are_numbered_described_and_crisp(page):
         assert shown <= 560, f"{page}: #{ident} is {shown} px wide: too wide to read on a phone"
 
 
-def _outputs(page: str):
+def _executed(page: str, html: Path):
     import nbformat
 
-    executed = build_once().parent / "jupyter_execute" / f"{page}.ipynb"
-    notebook = nbformat.read(executed, as_version=4)
+    return nbformat.read(html.parent / "jupyter_execute" / f"{page}.ipynb", as_version=4)
+
+
+def _outputs(notebook):
     for n, cell in enumerate(notebook.cells):
         for output in cell.get("outputs", []):
             data = output.get("data", {})
@@ -204,10 +206,16 @@ def _table_columns(table_html: str) -> list[list[str]]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
-def test_outputs_are_formatted_for_reading(page):
-    """No 1.055822e-14, no 0.8545361402567108, no counts as 809.0, no table cut short by pandas."""
+def test_outputs_are_formatted_for_reading(page, built_book):
+    """No 1.055822e-14, no 0.8545361402567108, no counts as 809.0, no table cut short by pandas, no bare float."""
+    problems = reading_problems(_executed(page, built_book))
+    assert not problems, f"{page}:\n" + "\n".join(problems)
+
+
+def reading_problems(notebook) -> list[str]:
+    """What in an executed notebook's outputs is not formatted for reading (one line per problem)."""
     problems = []
-    for n, html, plain, stream in _outputs(page):
+    for n, html, plain, stream in _outputs(notebook):
         shown = html + plain + stream
         where = f"cell {n}"
         if re.search(r"\d\.\d+e[-+]\d+", shown):
@@ -226,7 +234,52 @@ def test_outputs_are_formatted_for_reading(page):
         if re.search(r"WARNING:tensorflow|retracing", shown):
             problems.append(f"{where}: TensorFlow's warnings in the output (e.g. use cfcourse.training.predict, "
                             "which builds no new tf.function per model)")
-    assert not problems, f"{page}:\n" + "\n".join(problems)
+    return problems + _unrounded_results(notebook)
+
+
+_FLOAT = re.compile(r"(?<![\w.])-?\d+\.\d+(?:e[-+]?\d+)?")
+
+
+def shown_without_rounding(source: str, plain: str) -> bool:
+    """Does a cell whose last line is ``source`` show a float it never rounded?
+
+    A bare name (``fit``) or attribute (``model.loss``) left as a cell's last expression prints the
+    float's full repr: ``4.0`` on one CPU, ``4.000000000000001`` on another. What a reader sees must be
+    rounded or formatted on purpose (``round(fit, 2)``, ``f"{fit:.2f}"``, ``frame.round(3)``).
+    """
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        return False
+    last = tree.body[-1].value
+    bare = isinstance(last, (ast.Name, ast.Attribute)) or (
+        isinstance(last, ast.Tuple) and all(isinstance(e, (ast.Name, ast.Attribute)) for e in last.elts))
+    return bare and bool(_FLOAT.search(plain))
+
+
+def test_the_unrounded_float_rule_catches_a_bare_float():
+    assert shown_without_rounding("fit = 2.0 * 2\nfit", "4.0")
+    assert shown_without_rounding("x = y\nmodel.loss", "0.8315522")
+    assert not shown_without_rounding("round(fit, 2)", "4.0")
+    assert not shown_without_rounding("n\n", "610")
+    assert not shown_without_rounding("frame.round(3)", "0.831")
+
+
+def _unrounded_results(notebook) -> list[str]:
+    """Cells of an executed notebook that show a float left as a bare last expression."""
+    problems = []
+    for n, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if output.get("output_type") == "execute_result" and "text/html" not in data and \
+                    shown_without_rounding(cell.source, data.get("text/plain", "")):
+                problems.append(f"cell {n}: a float left as the cell's last expression prints its full repr, "
+                                "which differs between CPUs: round it (round(x, 2), f\"{x:.2f}\")")
+    return problems
 
 
 _UNNATURAL = re.compile(r"\w, (The|A|An|Le|La|Les|Il|El|Die|Der|Das)(?: \(\d{4}\))?(?=[\s.,;:)]|$)")
@@ -234,8 +287,8 @@ _UNNATURAL = re.compile(r"\w, (The|A|An|Le|La|Les|Il|El|Die|Der|Das)(?: \(\d{4}\
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
-def test_movie_titles_in_the_prose_read_naturally(page):
-    text = _main((build_once() / f"{page}.html").read_text(encoding="utf-8"))
+def test_movie_titles_in_the_prose_read_naturally(page, built_book):
+    text = _main((built_book / f"{page}.html").read_text(encoding="utf-8"))
     text = re.sub(r"<(pre|code|table|script|style)[^>]*>.*?</\1>", " ", text, flags=re.S)
     text = re.sub(r'<div class="cell_output.*?</div>\s*</div>', " ", text, flags=re.S)
     sentences = [html_lib.unescape(re.sub(r"<[^>]+>", "", p)) for p in re.findall(r"<(?:p|li)>(.*?)</(?:p|li)>", text, re.S)]

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 import tasks
-from test_book import ROOT, build_once, toc_files
+from test_book import ROOT, toc_files
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import cfcourse_sphinx  # noqa: E402
@@ -221,8 +221,8 @@ def test_a_repository_url_that_is_not_github_is_a_clear_error():
 
 
 @pytest.mark.slow
-def test_every_launch_link_of_the_book_opens_a_published_notebook(published: Path):
-    html = build_once()
+def test_every_launch_link_of_the_book_opens_a_published_notebook(published: Path, built_book: Path):
+    html = built_book
     pages = tasks.notebook_pages()
     for page in toc_files():
         text = (html / f"{page}.html").read_text(encoding="utf-8")
@@ -237,8 +237,8 @@ def test_every_launch_link_of_the_book_opens_a_published_notebook(published: Pat
 
 
 @pytest.mark.slow
-def test_the_site_has_a_favicon():
-    html = build_once()
+def test_the_site_has_a_favicon(built_book: Path):
+    html = built_book
     text = (html / "notebooks" / "01_data.html").read_text(encoding="utf-8")
     match = re.search(r'<link rel="icon" href="([^"]+)"', text)
     assert match, "no favicon link"

@@ -576,7 +576,7 @@ def test_comparison_table_is_formatted_for_reading():
     rows = [ranking.evaluate(rng.random((split.n_users, split.n_movies)), split, name=name) for name in "ab"]
     table = ranking.comparison_table(rows)
     assert table.index.tolist() == ["a", "b"] and table.index.name == "model"
-    shown = ranking.format_comparison(table)
+    shown = ranking.format_comparison(table, compact=False)
     assert shown.columns.tolist() == ["HR@10", "low", "high", "NDCG@10", "MRR", "coverage %", "popularity pct",
                                       "training s"]
     assert all(len(v.split(".")[1]) == 3 for v in shown["HR@10"])

@@ -12,8 +12,9 @@ figures for high-DPI screens.
 - Every notebook the build executes runs in a kernel whose inline figures are 2x PNGs (shown at
   their 1x size, so crisp on high-DPI screens) in the book's figure style (:data:`KERNEL_CONFIG`):
   chapters need no set-up cell for it.
-- Before the pages execute, the models of the results page are trained (or read from the cache):
-  :func:`compute_results`.
+- While the chapters execute, the models of the results page are trained (or read from the cache) in
+  another process, and the results page is read last: :func:`compute_results`. Spark's class archive
+  is written the same way, for the Spark chapter's first run: :func:`write_spark_classes`.
 - A coding exercise's solution cell (the code cell with ``### BEGIN SOLUTION`` / ``### END
   SOLUTION``, see :mod:`cfcourse.classroom.markup`) runs where it stands, so that the check cell after
   it passes, but its code is not shown there: :func:`move_solution_code` moves it, without the marker
@@ -135,18 +136,15 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 # The IPython kernel configuration of every notebook the book build executes. "retina" makes the
 # inline backend save PNGs at twice the figure's dpi and tell the page to show them at 1x size.
-# The rc values are the book's figure style: text large enough to read when a figure is scaled
-# down to a 390-px phone screen (figures are at most 5.2 inches wide, see tests/test_notebooks.py).
+# The rc values are the book's figure style, cfcourse.plots.STYLE: text large enough to read when a
+# figure is scaled down to a 390-px phone screen (figures are at most 5.2 inches wide, see
+# tests/test_notebooks.py), and a hook that records each drawn figure's smallest text in the file
+# named by CFCOURSE_FIGURE_TEXT_LOG (tests/test_page_fit.py reads it).
 KERNEL_CONFIG = """\
 # Written by book/_ext/cfcourse_sphinx.py for the book build; do not edit.
+from cfcourse.plots import STYLE
 c.InlineBackend.figure_formats = {"retina"}
-c.InlineBackend.rc = {
-    "figure.dpi": 100,
-    "font.size": 12,
-    "axes.titlesize": "medium",
-    "legend.fontsize": "small",
-    "figure.figsize": (5.0, 3.2),
-}
+c.InlineBackend.rc = dict(STYLE)
 c.HistoryManager.enabled = False
 """
 
@@ -162,6 +160,10 @@ def configure_kernels(app: Sphinx, config) -> None:
     profile.mkdir(parents=True, exist_ok=True)
     (profile / "ipython_kernel_config.py").write_text(KERNEL_CONFIG, encoding="utf-8")
     os.environ["IPYTHONDIR"] = str(profile.parent)
+    # Each executed figure's smallest text, one JSON line per drawing (cfcourse.plots.record_text_size).
+    from cfcourse.plots import TEXT_LOG
+
+    os.environ[TEXT_LOG] = str(Path(app.outdir).parent / "figure-text.jsonl")
 
 
 def add_static_files(app: Sphinx, config) -> None:
@@ -223,18 +225,66 @@ def point_launch_buttons(app: Sphinx, pagename, templatename, context, doctree) 
 
 
 def compute_results(app: Sphinx, env, docnames: list[str]) -> None:
-    """Train what the results page reports before the pages execute (``cfcourse.benchmark.book_results``).
+    """Train what the results page reports while the chapters execute (``cfcourse.benchmark.book_results``).
 
     The page itself only reads the table, so it runs in seconds like every other notebook; the
-    training (minutes) happens here, once per change of the code, in a separate process, and is
-    kept in the cfcourse cache for the next builds (the tests' build, the student build).
+    training (minutes) happens in a separate process, started here in the background, once per
+    change of the code, and is kept in the cfcourse cache for the next builds (the tests' build, the
+    student build: a lock in ``book_results`` makes two builds at once train it only once). The
+    results page is moved to the end of the pages to read, so the chapters execute while the
+    models train; :func:`wait_for_results` waits for the training just before the page runs.
     """
-    if app.config.cfcourse_results_page not in docnames:
+    page = app.config.cfcourse_results_page
+    if page not in docnames:
         return
+    docnames.remove(page)
+    docnames.append(page)  # Sphinx reads the pages in this list's order
     command = [sys.executable, "-m", "cfcourse.benchmark", "--book"]
-    print(f"cfcourse: {' '.join(command[1:])} (the results page's models; cached after the first run)", flush=True)
-    if subprocess.run(command).returncode != 0:
+    print(f"cfcourse: {' '.join(command[1:])} in the background (the results page's models; cached after "
+          "the first run)", flush=True)
+    app._cfcourse_results = subprocess.Popen(command)  # type: ignore[attr-defined]
+
+
+def wait_for_results(app: Sphinx, docname: str, source: list[str]) -> None:
+    """Before the results page is read (and executed), wait for :func:`compute_results`' training."""
+    process = getattr(app, "_cfcourse_results", None)
+    if docname != app.config.cfcourse_results_page or process is None:
+        return
+    if process.wait() != 0:
         raise ExtensionError("the results page's benchmark failed: run python3 tasks.py bench --book to see why")
+
+
+def stop_results(app: Sphinx, exception) -> None:
+    """A build that ends before the results page was read (an error) does not leave the training running."""
+    process = getattr(app, "_cfcourse_results", None)
+    if process is not None and process.poll() is None:
+        process.terminate()
+        process.wait()
+
+
+def write_spark_classes(app: Sphinx, env, docnames: list[str]) -> None:
+    """Where a page to execute starts Spark, write Spark's class archive in the background first
+    (``python -m cfcourse.spark --class-archive``, see ``cfcourse.spark.write_class_archive``): the
+    Spark chapter, read after the others, then starts from it instead of writing it (a speed-up only:
+    nothing fails if it cannot)."""
+    if not any("start_session(" in Path(env.doc2path(name)).read_text(encoding="utf-8", errors="replace")
+               for name in docnames if Path(env.doc2path(name)).suffix == ".md"):
+        return
+    command = [sys.executable, "-m", "cfcourse.spark", "--class-archive"]
+    app._cfcourse_spark_classes = subprocess.Popen(  # type: ignore[attr-defined]
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_for_spark_classes(app: Sphinx, exception) -> None:
+    """The class archive's Spark job ends with the build (it takes seconds; it is stopped after 5 minutes)."""
+    process = getattr(app, "_cfcourse_spark_classes", None)
+    if process is None:
+        return
+    try:
+        process.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        process.wait()
 
 
 # --------------------------------------------------------------------------------------
@@ -296,6 +346,10 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("cfcourse_notebooks_branch", "notebooks", "html", types=[str])
     app.add_config_value("cfcourse_results_page", "book/results", "env", types=[str])
     app.connect("env-before-read-docs", compute_results)
+    app.connect("source-read", wait_for_results)
+    app.connect("build-finished", stop_results)
+    app.connect("env-before-read-docs", write_spark_classes)
+    app.connect("build-finished", wait_for_spark_classes)
     app.connect("doctree-read", move_solution_code)
     app.connect("config-inited", set_theme_defaults)
     app.connect("config-inited", configure_kernels)

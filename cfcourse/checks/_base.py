@@ -49,7 +49,7 @@ def call_answer(func, *args, name: str | None = None, hint: str = "", **kwargs):
     try:
         return func(*args, **kwargs)
     except NotImplementedError:
-        fail(f"{label} still raises NotImplementedError: replace the `raise NotImplementedError(...)` line "
+        fail(f"{label} still raises NotImplementedError: replace the line 'raise NotImplementedError(...)' "
              "with your code, run that cell, then run this check again.")
     except CheckFailed:
         raise

@@ -60,7 +60,7 @@ def check_cosine(my_cosine) -> None:
         expected = _reference_cosine(a, b)
         got = _call(my_cosine, a.copy(), b.copy(), name=name, hint=_COSINE_AXIS_HINT)
         if got is None:
-            fail(f"{name} returned None: did you forget the `return` statement?")
+            fail(f"{name} returned None: did you forget the return statement?")
         got = _as_float_array(got, name)
         n = len(a)
         if got.shape != (n,):
@@ -115,7 +115,7 @@ def check_rank_k(my_rank_k) -> None:
         if not np.array_equal(given, matrix):
             fail(f"{name} changed the matrix it was given; work on the factors, not on the input.")
         if got is None:
-            fail(f"{name} returned None: did you forget the `return` statement?")
+            fail(f"{name} returned None: did you forget the return statement?")
         got = _as_float_array(got, name)
         if got.shape != matrix.shape:
             fail(f"For a {matrix.shape[0]} × {matrix.shape[1]} matrix and k={k}, {name} should return a matrix of "

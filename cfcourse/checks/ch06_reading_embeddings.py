@@ -47,7 +47,7 @@ def _as_indices(result, k: int) -> np.ndarray:
     if isinstance(result, tuple) and len(result) == 2 and np.ndim(result[0]) == 1 and np.ndim(result[1]) == 1:
         result = result[0]  # (indices, similarities), like explore.cosine_neighbours
     if result is None:
-        fail("my_neighbours returned None: did you forget the `return` line?")
+        fail("my_neighbours returned None: did you forget the return line?")
     arr = np.asarray(result)
     if arr.ndim != 1:
         fail(f"my_neighbours should return a 1-d list of k row indices, got an array of shape {arr.shape}.")

@@ -51,7 +51,7 @@ def _answer(scores, seen, held_out, k, *, exclude=True, descending=True, hr_by="
 
 def _as_pair(result):
     if result is None:
-        fail("my_hr_ndcg returned None: did you forget the `return hr, ndcg` line?")
+        fail("my_hr_ndcg returned None: did you forget the return line (return hr, ndcg)?")
     if isinstance(result, dict) or not hasattr(result, "__len__") or isinstance(result, str) or len(result) != 2:
         fail(f"my_hr_ndcg should return two numbers, (hr, ndcg); got {result!r}.")
     try:

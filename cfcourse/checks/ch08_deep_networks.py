@@ -23,7 +23,7 @@ def _expected(genres, vocabulary) -> np.ndarray:
 
 def _as_matrix(result, n_rows: int, n_cols: int) -> np.ndarray:
     if result is None:
-        fail("my_multi_hot returned None: did you forget the `return` line?")
+        fail("my_multi_hot returned None: did you forget the return line?")
     try:
         matrix = np.asarray(result, dtype=np.float64)
     except (TypeError, ValueError):

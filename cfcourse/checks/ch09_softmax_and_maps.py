@@ -12,7 +12,7 @@ _HISTORY = np.array([31, 4, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26, 43])
 
 def _pair(result):
     if result is None:
-        fail("my_cut returned None: did you forget the `return` line?")
+        fail("my_cut returned None: did you forget the return line?")
     if not (isinstance(result, (tuple, list)) and len(result) == 2):
         fail(f"my_cut should return two things, (bag, labels); got {type(result).__name__}"
              + (f" of length {len(result)}" if hasattr(result, "__len__") else "") + ".")
@@ -54,7 +54,7 @@ def check_later_labels(func) -> None:
     """Check ``my_cut(history, cut, window)``: the first ``cut`` movies, and the ``window`` that follow."""
     for cut, window in ((5, 3), (1, 4), (10, 10), (12, 1)):
         _judge(func, _HISTORY, cut, window)
-    for cut in (0, len(_HISTORY)):
+    for cut in (0, len(_HISTORY), len(_HISTORY) + 5, -3):
         try:
             result = func(_HISTORY.copy(), cut, 3)
         except ValueError:
@@ -65,8 +65,16 @@ def check_later_labels(func) -> None:
             fail(f"For cut={cut} my_cut raised {type(error).__name__}: {error}. Raise a ValueError that says what "
                  "is wrong instead.")
         bag, labels = _pair(result)
-        what = "an empty bag" if cut == 0 else "no labels"
+        if cut < 0:
+            what = "a bag counted from the end of the history (a negative cut)"
+        elif cut == 0:
+            what = "an empty bag"
+        elif cut == len(_HISTORY):
+            what = "no labels"
+        else:
+            what = "a cut beyond the end of the history, hence no labels"
         fail(f"For cut={cut} on a history of {len(_HISTORY)} movies, my_cut returned {what} (bag {bag.tolist()}, "
-             f"labels {labels.tolist()}) instead of raising a ValueError: such an example teaches nothing.")
-    passed("my_cut puts the first `cut` movies in the bag and the next `window` after them in the labels, never "
+             f"labels {labels.tolist()}) instead of raising a ValueError: such an example teaches nothing. "
+             f"Accept only 1 <= cut < len(history).")
+    passed("my_cut puts the first cut movies in the bag and the next window movies after them in the labels, never "
            "the same movie in both.")

@@ -48,7 +48,7 @@ def _call(my_pad, history: list[int], length: int) -> np.ndarray:
     if given != original:
         fail(f"my_pad changed the history it was given (from {original} to {given}): build a new array instead.")
     if out is None:
-        fail("my_pad returned None: did you forget the `return` line?")
+        fail("my_pad returned None: did you forget the return line?")
     arr = np.asarray(out)
     if arr.ndim == 2 and arr.shape[0] == 1:
         fail(f"my_pad returned shape {arr.shape}, a batch of one: return the padded history itself, shape "

@@ -40,14 +40,16 @@ def _site_config(root: Path) -> tuple[dict, dict]:
 
 
 def build_student(root: Path, chapters: list[Path], out: Path,
-                  build_book: Callable[[Path, Path], None]) -> Path:
+                  build_book: Callable[[Path, Path], None], keep_executed: bool = False) -> Path:
     """Build the student version of the book in ``root`` into ``out``: ``notebooks/*.ipynb`` and ``html/``.
 
     ``build_book(source, output)`` builds the Jupyter Book in folder ``source`` into ``output`` (the
     caller's one book build, e.g. ``tasks.book_command``). The site is the book without solutions,
     without the instructor page and without sources to download. Beside ``out``,
     ``<out>-forbidden.json`` lists the solution lines that were searched for in the result (it holds
-    solution text: do not hand it out). Raises ``SystemExit`` if any of them is found. Returns ``out``.
+    solution text: do not hand it out). Raises ``SystemExit`` if any of them is found. With
+    ``keep_executed`` the notebooks as the build executed them (stubs' errors included) are kept in
+    ``<out>-executed/`` (the tests read them instead of running each chapter again). Returns ``out``.
     """
     import jupytext
     import yaml
@@ -71,6 +73,10 @@ def build_student(root: Path, chapters: list[Path], out: Path,
     (source / "book" / "instructors.md").unlink(missing_ok=True)
     build_book(source, out / ".work")
     shutil.move(str(out / ".work" / "_build" / "html"), str(out / "html"))
+    if keep_executed:
+        executed = out.parent / f"{out.name}-executed"
+        shutil.rmtree(executed, ignore_errors=True)
+        shutil.move(str(out / ".work" / "_build" / "jupyter_execute" / "notebooks"), str(executed))
     shutil.rmtree(out / ".work", ignore_errors=True)
     shutil.rmtree(source)
     forbidden = chapter_solution_lines(chapters)

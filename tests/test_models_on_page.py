@@ -1,0 +1,82 @@
+"""The models that chapters show as Keras code are the package's models: same weights, same outputs.
+
+Each test takes the code cell that defines the class from the chapter's MyST source (what the reader
+sees), runs it, gives the class the weights of the package's model and compares the outputs.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def page_class(chapter: str, name: str):
+    """The class ``name`` as defined by a code cell of ``notebooks/<chapter>.md``."""
+    text = (ROOT / "notebooks" / f"{chapter}.md").read_text(encoding="utf-8")
+    cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", text, flags=re.S)
+    sources = [c for c in cells if re.search(rf"^class {name}\(", c, flags=re.M)]
+    assert len(sources) == 1, f"{chapter} should define class {name} in exactly one code cell"
+    import keras
+
+    namespace = {"keras": keras, "np": np}
+    exec(compile(sources[0], f"{chapter}.md", "exec"), namespace)  # noqa: S102 - the book's own code
+    return namespace[name]
+
+
+def test_chapter_8_deep_rating_is_the_package_model():
+    from cfcourse import deep
+
+    rng = np.random.default_rng(0)
+    n_users, n_movies = 11, 17
+    side = rng.random((n_movies, 5)).astype(np.float32)
+    package = deep.DeepRatingModel(n_users, n_movies, side, user_dim=16, movie_dim=16, hidden=(64,),
+                                   l2=1e-3)
+    pairs = np.stack([rng.integers(0, n_users, 40), rng.integers(0, n_movies, 40)], axis=1).astype("int32")
+    expected = np.asarray(package(pairs))
+    DeepRating = page_class("08_deep_networks", "DeepRating")  # noqa: N806
+    mine = DeepRating(n_users, n_movies, side)
+    mine(pairs)
+    for a, b in ((mine.users, package.user_embedding), (mine.movies, package.movie_embedding),
+                 (mine.hidden, package.hidden_layers[0]), (mine.out, package.output_layer)):
+        a.set_weights(b.get_weights())
+    assert np.allclose(np.asarray(mine(pairs)), expected, atol=1e-5)
+    # and the same number of trained weights: nothing in the package's model that the page leaves out
+    assert sum(int(np.prod(w.shape)) for w in mine.trainable_weights) == \
+        sum(int(np.prod(w.shape)) for w in package.trainable_weights)
+
+
+def test_chapter_9_bag_softmax_reads_index_lists_like_the_package_reads_multi_hot_rows():
+    import scipy.sparse as sp
+
+    from cfcourse import bags
+
+    rng = np.random.default_rng(1)
+    n_movies = 23
+    genres = (rng.random((n_movies, 4)) < 0.4).astype(np.float32)
+    package = bags.BagSoftmax(n_movies, genres, embedding_dim=32, hidden=(256,), l2=1e-5)
+    lists = [rng.choice(n_movies, size, replace=False) for size in (1, 3, 7, 12)]
+    rows = np.concatenate([np.full(len(x), i) for i, x in enumerate(lists)])
+    multi_hot = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, np.concatenate(lists))),
+                              shape=(len(lists), n_movies))
+    package.build((None, n_movies))
+    expected = np.asarray(package(bags.bag_matrix(multi_hot).toarray()))
+    BagSoftmax = page_class("09_softmax_and_maps", "BagSoftmax")  # noqa: N806
+    mine = BagSoftmax(n_movies, genres)
+    padded = np.full((len(lists), max(map(len, lists))), -1, dtype="int32")
+    for i, x in enumerate(lists):
+        padded[i, :len(x)] = x
+    mine(padded)
+    mine.movie_table.set_weights([np.asarray(package.movie_embedding.kernel)])
+    for a, b in ((mine.hidden, package.hidden_layers[0]), (mine.to_user, package.to_user),
+                 (mine.logits, package.output_movies)):
+        a.set_weights(b.get_weights())
+    assert np.allclose(np.asarray(mine(padded)), expected, atol=1e-5)
+    # padding changes nothing: one more column of -1
+    wider = np.hstack([padded, np.full((len(lists), 3), -1, dtype="int32")])
+    assert np.allclose(np.asarray(mine(wider)), expected, atol=1e-5)
+    assert sum(int(np.prod(w.shape)) for w in mine.trainable_weights) == \
+        sum(int(np.prod(w.shape)) for w in package.trainable_weights)
