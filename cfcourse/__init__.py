@@ -2,12 +2,14 @@
 
 Modules (import the one you need; nothing heavy is imported here):
 
-- :mod:`cfcourse.data`: find, verify, load, validate, re-index and split MovieLens.
+- :mod:`cfcourse.download`: the cache folder, the data errors and the one download path of every data set;
+  :mod:`cfcourse.data`: find, verify, load, validate, re-index and split MovieLens.
 - :mod:`cfcourse.metrics`: RMSE and the global-mean and bias baselines.
 - :mod:`cfcourse.models`: the Keras 3 models and the do-it-yourself embedding layer.
 - :mod:`cfcourse.training`: seeding, fitting with early stopping, a tidy history.
 - :mod:`cfcourse.svd`, :mod:`cfcourse.lookup`, :mod:`cfcourse.biases`, :mod:`cfcourse.explore`,
-  :mod:`cfcourse.plots`: the chapters' helpers; :mod:`cfcourse.book`: pasting numbers into the prose.
+  :mod:`cfcourse.plots`: the chapters' helpers; :mod:`cfcourse.diagrams`: drawings of the models;
+  :mod:`cfcourse.book`: pasting numbers into the prose; :mod:`cfcourse.widgets`: the try-it page's data.
 - :mod:`cfcourse.ranking`: the ranking protocol (temporal hold-out, full-ranking metrics with CIs by
   keras-rs, top-N lists, coverage, popularity bias); :mod:`cfcourse.recommenders`: baselines and
   model adapters behind one ``fit``/``score`` interface; :mod:`cfcourse.new_user`: recommendations
