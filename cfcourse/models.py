@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -208,3 +209,22 @@ class SoftmaxRanker(keras.Model):
         config.update(n_users=self.n_users, n_movies=self.n_movies, embedding_dim=self.embedding_dim,
                       user_dropout=self.user_dropout_rate, l2=self.l2)
         return config
+
+
+def layer_weights(model, name: str, required: bool = True):
+    """The first weight array of ``model``'s layer ``name`` (an attribute or a named layer), as float64.
+
+    Returns None for a missing or unbuilt layer unless ``required``, which raises a ValueError saying to
+    train the model (or call it once) first.
+    """
+    layer = getattr(model, name, None)
+    if layer is None:
+        try:
+            layer = model.get_layer(name)
+        except (ValueError, AttributeError):
+            layer = None
+    if layer is None or not getattr(layer, "weights", None):
+        if required:
+            raise ValueError(f"the model has no built layer {name!r}: train it (or call it once) first")
+        return None
+    return np.asarray(layer.get_weights()[0], dtype=np.float64)

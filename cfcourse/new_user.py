@@ -151,7 +151,7 @@ def _one_blas_thread():
 
 
 def _movie_table(model):
-    from .recommenders import _weights
+    from .models import layer_weights as _weights
 
     m = _weights(model, "movie_embedding")
     bias = _weights(model, "movie_bias", required=False)

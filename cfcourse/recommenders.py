@@ -317,17 +317,9 @@ class EASE(Recommender):
 
 
 def _weights(model, name: str, required: bool = True):
-    layer = getattr(model, name, None)
-    if layer is None:
-        try:
-            layer = model.get_layer(name)
-        except (ValueError, AttributeError):
-            layer = None
-    if layer is None or not getattr(layer, "weights", None):
-        if required:
-            raise ValueError(f"the model has no built layer {name!r}: train it (or call it once) first")
-        return None
-    return np.asarray(layer.get_weights()[0], dtype=np.float64)
+    from .models import layer_weights  # Keras is imported only when a model is used
+
+    return layer_weights(model, name, required)
 
 
 def embedding_scores(model, users=None) -> tuple[np.ndarray, np.ndarray]:

@@ -66,7 +66,7 @@ def export_movies(model, split, movies: pd.DataFrame, *, min_ratings: int | None
     """
     from . import explore, features
     from .ranking import readable_title
-    from .recommenders import _weights
+    from .models import layer_weights as _weights
 
     keras_model = _rating_model(model)
     min_ratings = explore.MIN_RATINGS if min_ratings is None else int(min_ratings)
