@@ -1015,7 +1015,8 @@ def format_comparison(table: pd.DataFrame, k: int = 10, digits: int = 3, compact
             "coverage %": extra("coverage %"),
         }, index=list(table.index))
         if "training s" in table and table["training s"].notna().any():
-            out["training s"] = extra("training s")
+            # whole seconds: a reader compares orders of magnitude, and 16.0 would read as a count
+            out["training s"] = ["<1" if v < 1 else number(v, ".0f") for v in table["training s"]]
         return out
     out = pd.DataFrame({
         hr: num(table[hr]),

@@ -42,8 +42,8 @@ def test_the_compact_comparison_has_one_interval_column_and_no_index_title():
         assert math.isclose(mean, row["HR@10"], abs_tol=5e-4)
         assert math.isclose(low, row["HR@10 low"], abs_tol=5e-4) and math.isclose(high, row["HR@10 high"], abs_tol=5e-4)
         assert low <= mean <= high
-    timed = table.assign(**{"training s": [1.25, 30.0]})
-    assert ranking.format_comparison(timed)["training s"].tolist() == ["1.2", "30.0"]
+    timed = table.assign(**{"training s": [0.25, 30.0]})  # whole seconds: "30.0" would read as a count
+    assert ranking.format_comparison(timed)["training s"].tolist() == ["<1", "30"]
     # the benchmark's printed table keeps one number per column
     wide = ranking.format_comparison(table, compact=False)
     assert {"HR@10", "low", "high", "MRR"} <= set(wide.columns)
