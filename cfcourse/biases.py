@@ -7,13 +7,10 @@ import pandas as pd
 
 
 def _bias_layer(model, name: str):
-    layer = getattr(model, name, None)
+    from .models import built_layer
+
+    layer = built_layer(model, name)
     if layer is None:
-        try:
-            layer = model.get_layer(name)
-        except (ValueError, AttributeError):
-            layer = None
-    if layer is None or not getattr(layer, "weights", None):
         raise ValueError(f"the model has no built layer {name!r} with weights; train or call the model first")
     return layer
 

@@ -211,19 +211,25 @@ class SoftmaxRanker(keras.Model):
         return config
 
 
-def layer_weights(model, name: str, required: bool = True):
-    """The first weight array of ``model``'s layer ``name`` (an attribute or a named layer), as float64.
-
-    Returns None for a missing or unbuilt layer unless ``required``, which raises a ValueError saying to
-    train the model (or call it once) first.
-    """
+def built_layer(model, name: str):
+    """``model``'s layer ``name`` (an attribute or a named layer) if it is built (has weights), else None."""
     layer = getattr(model, name, None)
     if layer is None:
         try:
             layer = model.get_layer(name)
         except (ValueError, AttributeError):
             layer = None
-    if layer is None or not getattr(layer, "weights", None):
+    return layer if layer is not None and getattr(layer, "weights", None) else None
+
+
+def layer_weights(model, name: str, required: bool = True):
+    """The first weight array of ``model``'s layer ``name`` (an attribute or a named layer), as float64.
+
+    Returns None for a missing or unbuilt layer unless ``required``, which raises a ValueError saying to
+    train the model (or call it once) first.
+    """
+    layer = built_layer(model, name)
+    if layer is None:
         if required:
             raise ValueError(f"the model has no built layer {name!r}: train it (or call it once) first")
         return None

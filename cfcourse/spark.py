@@ -262,6 +262,19 @@ def _promote_finished_archives(folder: Path, key: str, java: Path) -> None:
         note.unlink(missing_ok=True)
 
 
+def _archive_folder_and_key(java: str):
+    """The class-archive folder (created) and this Java's key, with finished archives promoted;
+    None where the folder cannot be written (the archive is only a speed-up)."""
+    folder = class_archive_folder()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        key = _archive_key(java)
+        _promote_finished_archives(folder, key, java)
+    except OSError:
+        return None
+    return folder, key
+
+
 def _class_archive_options(java: Path) -> tuple[list[str], Path | None]:
     """JVM options that reuse the classes an earlier Spark session loaded (a class-data archive).
 
@@ -276,13 +289,10 @@ def _class_archive_options(java: Path) -> tuple[list[str], Path | None]:
     """
     import uuid
 
-    folder = class_archive_folder()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        key = _archive_key(java)
-        _promote_finished_archives(folder, key, java)
-    except OSError:
+    prepared = _archive_folder_and_key(java)
+    if prepared is None:
         return [], None
+    folder, key = prepared
     final = folder / f"{key}.jsa"
     if final.is_file():
         return [f"-XX:SharedArchiveFile={final}", *_QUIET_ARCHIVE], None
@@ -545,13 +555,10 @@ def write_class_archive() -> bool:
     if spark_problem() is not None or os.environ.get(ENV_CLASS_ARCHIVE, "1") == "0":
         return False
     java = find_java()
-    folder = class_archive_folder()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        key = _archive_key(java)
-        _promote_finished_archives(folder, key, java)
-    except OSError:
+    prepared = _archive_folder_and_key(java)
+    if prepared is None:
         return False
+    folder, key = prepared
     from filelock import FileLock
 
     with FileLock(folder / f".{key}.lock"):  # two builds at once: one writes it

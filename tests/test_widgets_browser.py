@@ -27,10 +27,8 @@ import numpy as np
 import pytest
 
 from test_book import ROOT
+from test_browser import ARGS, CHROMIUM, browser  # noqa: F401 - browser is a fixture
 
-CHROMIUM = Path(os.environ.get("CFCOURSE_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 PAGE = "book/try_it.html"
 PROFILES = ["family films", "horror", "sci-fi, not romance"]
 WIDTHS = {1280: {"width": 1280, "height": 900}, 390: {"width": 390, "height": 844}}
@@ -78,16 +76,6 @@ def screenshots() -> Path:
     folder = Path(os.environ.get("CFCOURSE_SCREENSHOTS", ROOT / "_build" / "screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-@pytest.fixture(scope="module")
-def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 class Visit:
