@@ -225,6 +225,21 @@ def best_hit_rate_callback(score: Callable | None, relevant, known, *, k: int = 
     return BestHitRate()
 
 
+def log_popularity(counts) -> np.ndarray:
+    """The log of each movie's smoothed share of the interactions, ``log((c + 1) / sum(c + 1))``, as float32.
+
+    ``counts`` holds each movie's number of training interactions. The ``+ 1`` gives a movie with
+    none a finite (the lowest) value. A ranker whose movie biases start here and whose user
+    vectors are near zero starts as the popularity ranking (see :func:`train_ranker`).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim != 1 or len(counts) == 0 or not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise ValueError("counts must be a non-empty 1-d array of non-negative interaction counts, one per movie "
+                         "(e.g. split.train_counts())")
+    counts = counts + 1.0
+    return np.log(counts / counts.sum()).astype("float32")
+
+
 def train_ranker(model, split, *, epochs: int = 30, batch_size: int = 64, learning_rate: float = 0.03,
                  patience: int = 3, k: int = 10, weighting: str = "interaction", init_popularity: bool = True,
                  seed: int | None = 42, verbose: int = 0) -> RankerTrainResult:
@@ -235,7 +250,7 @@ def train_ranker(model, split, *, epochs: int = 30, batch_size: int = 64, learni
     after every epoch its HR@``k`` on the validation part (training movies masked) is measured;
     training stops after ``patience`` epochs without a better one and the best epoch's weights
     are restored. With ``init_popularity`` the movie biases start at the log-share of each
-    movie's training interactions, i.e. the model starts as the popularity ranking and the
+    movie's training interactions (:func:`log_popularity`), i.e. the model starts as the popularity ranking and the
     embeddings learn how each user departs from it (it needs fewer epochs).
 
     ``seed`` seeds shuffling and TensorFlow's ops before fitting; as with :func:`train`, call
@@ -266,8 +281,7 @@ def train_ranker(model, split, *, epochs: int = 30, batch_size: int = 64, learni
     if not model.built:
         model.build((None,))
     if init_popularity:
-        counts = split.train_counts().astype(np.float64) + 1.0
-        model.movie_bias.embeddings.assign(np.log(counts / counts.sum()).astype("float32").reshape(-1, 1))
+        model.movie_bias.embeddings.assign(log_popularity(split.train_counts()).reshape(-1, 1))
     relevant, known = split.relevant("valid"), split.known("valid")
 
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),

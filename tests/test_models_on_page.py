@@ -27,6 +27,39 @@ def page_class(chapter: str, name: str):
     return namespace[name]
 
 
+def test_chapter_7_ranker_is_the_package_model():
+    import keras
+
+    from cfcourse import models, training
+
+    rng = np.random.default_rng(2)
+    n_users, n_movies, d = 9, 31, 6
+    counts = rng.integers(0, 40, n_movies)
+    counts[:3] = 0  # movies nobody rated in training
+    Ranker = page_class("07_recommending", "Ranker")  # noqa: N806
+    mine = Ranker(n_users, counts, d=d, l2=1e-3)
+    package = models.SoftmaxRanker(n_users, n_movies, embedding_dim=d, l2=1e-3)
+    users = np.array([0, 3, 3, 8], dtype="int32")
+    mine(users), package(users)
+    # the page's bias starts where training.train_ranker starts the package's
+    start = keras.ops.convert_to_numpy(mine.movie_bias)
+    assert np.allclose(start, training.log_popularity(counts))
+    assert np.argmin(start) < 3 and np.all(np.isfinite(start))
+    package.user_embedding.set_weights(mine.user_vectors.get_weights())
+    package.movie_embedding.set_weights([keras.ops.convert_to_numpy(mine.movie_vectors)])
+    bias = rng.normal(size=n_movies).astype("float32")
+    package.movie_bias.set_weights([bias.reshape(-1, 1)])
+    mine.movie_bias.assign(bias)
+    expected = keras.ops.convert_to_numpy(package(users))
+    assert expected.shape == (len(users), n_movies)
+    assert np.allclose(keras.ops.convert_to_numpy(mine(users)), expected, atol=1e-5)
+    # the same L2 penalty on both tables, and nothing trained that the other lacks
+    assert float(sum(package.losses)) > 0
+    assert np.isclose(float(sum(mine.losses)), float(sum(package.losses)), rtol=1e-5)
+    assert sum(int(np.prod(w.shape)) for w in mine.trainable_weights) == \
+        sum(int(np.prod(w.shape)) for w in package.trainable_weights)
+
+
 def test_chapter_8_deep_rating_is_the_package_model():
     from cfcourse import deep
 

@@ -133,8 +133,19 @@ def test_train_ranker_starts_from_popularity(split):
     model, _ = fit(split, epochs=1, learning_rate=1e-12)
     counts = split.train_counts() + 1.0
     np.testing.assert_allclose(model.movie_bias.get_weights()[0][:, 0], np.log(counts / counts.sum()), atol=1e-5)
+    np.testing.assert_allclose(model.movie_bias.get_weights()[0][:, 0], training.log_popularity(split.train_counts()),
+                               atol=1e-5)
     cold, _ = fit(split, epochs=1, learning_rate=1e-12, init_popularity=False)
     assert np.abs(cold.movie_bias.get_weights()[0]).max() < 1e-6
+
+
+def test_log_popularity_is_the_smoothed_log_share_and_refuses_bad_counts():
+    counts = np.array([0, 1, 3])
+    np.testing.assert_allclose(training.log_popularity(counts), np.log(np.array([1.0, 2.0, 4.0]) / 7.0), rtol=1e-6)
+    assert training.log_popularity(counts).dtype == np.float32
+    for bad in ([], [[1, 2]], [1, -1], [1, np.nan]):
+        with pytest.raises(ValueError, match="counts must be a non-empty 1-d array"):
+            training.log_popularity(np.asarray(bad, dtype=float))
 
 
 def test_train_ranker_is_deterministic(split):
