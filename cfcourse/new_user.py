@@ -353,29 +353,41 @@ def fold_in(known, movie_vectors, *, loss: str, l2: float, movie_bias=None, star
     width = d + 1 if with_bias else d
 
     if loss == "softmax":
-        watched = known.astype(bool).astype(np.float64)
+        watched_m = known.astype(bool).astype(np.float64) @ m  # Σ of each user's movie vectors: fixed
         m32 = m.astype(np.float32)
+        # Work arrays (users × movies), reused at every step: the fit is bound by memory traffic.
+        z_work = np.empty((n_users, len(m)))
+        p32 = np.empty((n_users, len(m)), dtype=np.float32)
 
         def objective(theta):
             u = theta.reshape(n_users, d)
-            z = (u.astype(np.float32) @ m32.T).astype(np.float64) + bm
+            z = np.add(u.astype(np.float32) @ m32.T, bm, out=z_work)  # float32 product, float64 logits
             z -= z.max(axis=1, keepdims=True)  # the shift cancels in z − log Σ exp z
-            p = np.exp(z)
+            picked = z[rows, cols].sum()
+            p = np.exp(z, out=z)  # z is not needed any more
             total = p.sum(axis=1)
-            p /= total[:, None]
+            np.divide(p, total[:, None], out=p32)  # the probabilities, rounded to float32
             log_norm = np.log(total)
-            value = -(z[rows, cols].sum() - (counts * log_norm).sum()) + l2 * (u * u).sum()
-            grad = -(watched @ m - counts[:, None] * (p.astype(np.float32) @ m32)) + 2 * l2 * u
+            value = -(picked - (counts * log_norm).sum()) + l2 * (u * u).sum()
+            grad = -(watched_m - counts[:, None] * (p32 @ m32)) + 2 * l2 * u
             return float(value), grad.reshape(-1)
     elif loss == "rating":
+        m_cols, bm_cols = m[cols], bm[cols]  # the rated movies' vectors and biases: fixed
+
+        def per_rating(dz):
+            """``dz`` (one value per rating, in ``known``'s order) as a users × movies matrix."""
+            if known.has_canonical_format:  # rows, cols are known's own structure
+                return sp.csr_matrix((dz, known.indices, known.indptr), shape=known.shape)
+            return sp.csr_matrix((dz, (rows, cols)), shape=known.shape)
+
         def objective(theta):
             t = theta.reshape(n_users, width)
             u, b = t[:, :d], t[:, d]
-            z = np.einsum("ij,ij->i", u[rows], m[cols]) + b[rows] + bm[cols]
+            z = np.einsum("ij,ij->i", u[rows], m_cols) + b[rows] + bm_cols
             sig = 1.0 / (1.0 + np.exp(-z))
             err = lo + (hi - lo) * sig - values
             dz = 2.0 * err * (hi - lo) * sig * (1.0 - sig)
-            dzm = sp.csr_matrix((dz, (rows, cols)), shape=known.shape)
+            dzm = per_rating(dz)
             grad = np.hstack([dzm @ m + 2 * l2 * u, (np.asarray(dzm.sum(axis=1)).reshape(-1) + 2 * l2 * b)[:, None]])
             return float(err @ err + l2 * (t * t).sum()), grad.reshape(-1)
     else:  # "mlp"
