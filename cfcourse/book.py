@@ -41,9 +41,32 @@ def glue_text(key: str, value, fmt: str = "") -> str:
     assert on exactly what the reader sees. Without myst-nb installed this only formats.
     """
     text = number(value, fmt)
-    try:
-        from myst_nb import glue
-    except ImportError:  # pragma: no cover - the book extras are not installed
+    if not _myst_nb_installed():  # pragma: no cover - the book extras are not installed
         return text
-    glue(key, PastedText(text), display=False)
+    _glue(key, PastedText(text))
     return text
+
+
+#: The prefix of the MIME types under which myst-nb stores a glued value that is not displayed.
+GLUE_PREFIX = "application/papermill.record/"
+
+
+def _myst_nb_installed() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("myst_nb") is not None
+
+
+def _glue(key: str, value) -> None:
+    """What ``myst_nb.glue(key, value, display=False)`` writes into the cell's outputs.
+
+    myst-nb's own function lives in a module that imports nbformat and its JSON-schema
+    validator, more than a second of CPU at every chapter's first glue; this is the same
+    display call without that import (a test compares the two outputs).
+    """
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display
+
+    mimebundle, metadata = format_display_data(value)
+    metadata["scrapbook"] = dict(name=key, mime_prefix=GLUE_PREFIX)
+    display({GLUE_PREFIX + k: v for k, v in mimebundle.items()}, raw=True, metadata=metadata)

@@ -28,6 +28,26 @@ def test_glue_text_uses_the_book_formatter():
     assert book.glue_text("pages_test_zero", -0.0002, ".3f") == "0.000"
 
 
+def test_glue_text_displays_what_myst_nb_glue_displays(monkeypatch):
+    import IPython.display
+    from IPython.core.interactiveshell import InteractiveShell
+    from myst_nb.ext.glue import glue
+
+    InteractiveShell.instance()  # a shell, as in a notebook's kernel
+    calls = []
+    monkeypatch.setattr(IPython.display, "display", lambda *args, **kwargs: calls.append((args, kwargs)))
+    import myst_nb.ext.glue as glue_module
+
+    monkeypatch.setattr(glue_module, "ipy_display", lambda *args, **kwargs: calls.append((args, kwargs)))
+    assert book.glue_text("pages_test_key", 0.12345, ".2f") == "0.12"
+    glue("pages_test_key", book.PastedText("0.12"), display=False)
+    assert len(calls) == 2 and calls[0] == calls[1], calls
+    (bundle,), options = calls[0]
+    assert bundle["application/papermill.record/text/markdown"] == "0.12"
+    assert bundle["application/papermill.record/text/plain"] == "0.12"
+    assert options["metadata"]["scrapbook"] == {"name": "pages_test_key", "mime_prefix": book.GLUE_PREFIX}
+
+
 def test_the_compact_comparison_has_one_interval_column_and_no_index_title():
     split = ranking.temporal_split(random_encoded(), n_test=2, n_valid=1)
     rng = np.random.default_rng(0)
