@@ -4,9 +4,9 @@ Its input is a user's *bag*: the movies they rated, read as a list of movie indi
 ``-1``; the crash course draws it as a multi-hot row over the catalogue, which holds the same
 information in far more memory). The first layer sums the bag's movie vectors and divides the sum
 by the square root of the bag's size (the sum of ``n`` unrelated vectors grows like ``√n``, which
-the division undoes); the model also reads the user's genre profile from the bag. Hidden layers follow, and a last layer gives one logit per
-movie of the catalogue: a softmax over all movies, like the ranking model of the recommending
-chapter, but for any bag of movies rather than for a user id.
+the division undoes); the model also reads the user's genre profile from the bag. Hidden layers
+follow, and a last layer gives one logit per movie of the catalogue: a softmax over all movies, like
+the ranking model of the recommending chapter, but for any bag of movies rather than for a user id.
 
 What it learns to predict matters. If the labels are drawn from the bag itself, the network can
 learn to find its input again; at evaluation time the known movies are masked, so that skill is
