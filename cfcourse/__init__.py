@@ -20,7 +20,8 @@ Modules (import the one you need; nothing heavy is imported here):
   softmax recommender over bags of movies): chapters 8 and 9.
 - :mod:`cfcourse.sequences`: users' histories as sequences (vocabulary with padding and
   out-of-vocabulary ids, padding, training windows, a next-movie recommender, the leak of shuffled
-  windows); :mod:`cfcourse.sequence_models`: the Keras bag, GRU and causal-attention models.
+  windows); :mod:`cfcourse.sequence_models`: the Keras bag, GRU and causal-attention models;
+  :mod:`cfcourse.recency`: the recency baseline (the neighbours of a user's last movies).
 - :mod:`cfcourse.benchmark`: trains every model and prints one table (``python3 tasks.py bench``;
   ``--ranking`` for the recommenders).
 - :mod:`cfcourse.checks`: checks for the exercises.

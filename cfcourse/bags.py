@@ -1,11 +1,12 @@
 """The softmax recommender of Google's Machine Learning Crash Course, trained without leaks (chapter 9).
 
-Its input is a user's *bag*: the movies they rated, as a multi-hot vector over the catalogue (here
-divided by the square root of its size: the first layer sums the movies' vectors, and the sum of
-``n`` unrelated vectors grows like ``√n``, which the division undoes), from which the model also
-reads the user's genre profile. Hidden layers follow, and a last layer gives one logit per
-movie of the catalogue: a softmax over all movies, like the ranking model of the recommending
-chapter, but for any bag of movies rather than for a user id.
+Its input is a user's *bag*: the movies they rated, read as a list of movie indices (padded with
+``-1``; the crash course draws it as a multi-hot row over the catalogue, which holds the same
+information in far more memory). The first layer sums the bag's movie vectors and divides the sum
+by the square root of the bag's size (the sum of ``n`` unrelated vectors grows like ``√n``, which
+the division undoes); the model also reads the user's genre profile from the bag. Hidden layers
+follow, and a last layer gives one logit per movie of the catalogue: a softmax over all movies, like
+the ranking model of the recommending chapter, but for any bag of movies rather than for a user id.
 
 What it learns to predict matters. If the labels are drawn from the bag itself, the network can
 learn to find its input again; at evaluation time the known movies are masked, so that skill is
@@ -19,7 +20,8 @@ movies of :mod:`cfcourse.ranking`.
 - :func:`cut_history`: bag and labels from one user's time-ordered movies.
 - :func:`bag_examples`: the training examples of a split (several cuts per user).
 - :func:`with_labels_in_bag`: the same examples with the crash course's leak (each label also in its bag).
-- :func:`bag_matrix`: bags as the model's input (rows divided by ``size ** power``; an empty bag is refused).
+- :func:`bag_lists`: bags as the model's input, movie indices padded with ``-1`` (an empty bag is refused).
+- :func:`bag_matrix`: bags as multi-hot rows divided by ``size ** power`` (what the first layer computes).
 - :class:`BagSoftmax`: the Keras model; :func:`train_bag_softmax`: fitting it with early stopping on the
   validation HR@10; :class:`BagSoftmaxRecommender`: the model behind the ``Recommender`` interface.
 """
@@ -35,7 +37,11 @@ import pandas as pd
 
 from .recommenders import Recommender
 
-__all__ = ["cut_history", "BagExamples", "bag_examples", "with_labels_in_bag", "bag_matrix", "BagSoftmax",
+#: The index that pads a bag's list of movies (never a movie; the model gives it weight 0).
+PAD = -1
+
+__all__ = ["cut_history", "BagExamples", "bag_examples", "with_labels_in_bag", "PAD", "bag_lists", "bag_matrix",
+           "BagSoftmax",
            "BagTrainResult", "train_bag_softmax", "BagSoftmaxRecommender"]
 
 
@@ -133,11 +139,47 @@ def with_labels_in_bag(examples: BagExamples) -> BagExamples:
     return BagExamples(users=examples.users, cuts=examples.cuts, bags=leaky, labels=examples.labels)
 
 
+def _empty_bags_error(sizes) -> None:
+    if np.any(sizes == 0):
+        empty = np.flatnonzero(sizes == 0)
+        raise ValueError(f"{len(empty)} bag(s) are empty (rows {empty[:5].tolist()}): a user with no rated movie "
+                         "gives the model nothing to read. Recommend popular movies to them until they rate one "
+                         "(recommenders.Popularity)")
+
+
+def bag_lists(bags, n_movies: int | None = None) -> np.ndarray:
+    """Bags (users × movies, nonzero = in the bag) as the model's input: one row of movie indices per bag.
+
+    Returns an int32 array ``(rows, longest bag)``: each row holds its bag's movie indices in
+    increasing order, followed by :data:`PAD` (``-1``) up to the longest bag of the batch. A movie
+    counts once however large its cell. It holds ``rows × longest`` numbers where the multi-hot
+    rows hold ``rows × n_movies``. A row without any movie is a ``ValueError`` that names it.
+    """
+    import scipy.sparse as sp
+
+    x = sp.csr_matrix(bags)
+    if n_movies is not None and x.shape[1] != n_movies:
+        raise ValueError(f"the bags cover {x.shape[1]} movies but the model knows {n_movies}")
+    x.eliminate_zeros()
+    x.sum_duplicates()
+    x.sort_indices()
+    sizes = np.diff(x.indptr)
+    _empty_bags_error(sizes)
+    out = np.full((x.shape[0], int(sizes.max()) if len(sizes) else 0), PAD, dtype=np.int32)
+    rows = np.repeat(np.arange(x.shape[0]), sizes)
+    out[rows, np.arange(len(x.indices)) - np.repeat(x.indptr[:-1], sizes)] = x.indices
+    return out
+
+
 def bag_matrix(bags, n_movies: int | None = None, power: float = 0.5):
-    """Bags (users × movies, nonzero = in the bag) as model input: float32 CSR, each row divided by size**power.
+    """Bags (users × movies, nonzero = in the bag) as multi-hot float32 CSR rows, each divided by size**power.
+
+    ``bag_matrix(bags, power=p) @ table`` is what the model's first layer computes from
+    :func:`bag_lists` of the same bags (for ``p`` its ``bag_power``): the sum of the bag's rows of
+    ``table`` divided by ``size ** p``.
 
     With ``power=1`` each row sums to 1, so that a layer reading it averages its movies; with
-    ``power=0.5`` (the default, the model's input) the sum of the bag's vectors is divided by the square
+    ``power=0.5`` (the default, the model's scaling) the sum of the bag's vectors is divided by the square
     root of its size. The sum of ``n`` unrelated vectors of similar length is about ``√n`` times as
     long as one of them, so dividing by ``√n`` keeps long and short bags on one scale; the average
     (``power=1``) would instead shrink like ``1/√n`` and the plain sum (``power=0``) grow like ``√n``.
@@ -152,11 +194,7 @@ def bag_matrix(bags, n_movies: int | None = None, power: float = 0.5):
     x.data = (x.data != 0).astype(np.float32)
     x.eliminate_zeros()
     sizes = np.asarray(x.sum(axis=1)).reshape(-1)
-    if np.any(sizes == 0):
-        empty = np.flatnonzero(sizes == 0)
-        raise ValueError(f"{len(empty)} bag(s) are empty (rows {empty[:5].tolist()}): a user with no rated movie "
-                         "gives the model nothing to read. Recommend popular movies to them until they rate one "
-                         "(recommenders.Popularity)")
+    _empty_bags_error(sizes)
     return sp.diags(1.0 / sizes ** power).astype(np.float32) @ x
 
 
@@ -165,24 +203,19 @@ def _bag_softmax_class():
     from keras import ops
 
     class BagSoftmaxModel(keras.Model):
-        """Bag of movies (+ its genre profile) → hidden layers → one logit per movie."""
+        """Bag of movies (indices, -1 = padding) + its genre profile → hidden layers → one logit per movie."""
 
         def __init__(self, n_movies, genres=None, embedding_dim=32, hidden=(256,), dropout=0.0, l2=1e-5,
                      bag_power=0.5, **kwargs):
             super().__init__(**kwargs)
-            self.bag_power = float(bag_power)  # how train_bag_softmax and the recommender scale the bags
+            self.bag_power = float(bag_power)  # the bag's summed vectors are divided by size ** bag_power
             self.n_movies, self.embedding_dim = int(n_movies), int(embedding_dim)
             self.hidden, self.dropout_rate, self.l2 = tuple(int(h) for h in hidden), float(dropout), float(l2 or 0)
-            if genres is None:
-                self.genre_values = None
-            else:  # the genres, and a column of ones that counts the bag's movies
-                g = np.asarray(genres, dtype=np.float32)
-                self.genre_values = np.hstack([g, np.ones((len(g), 1), np.float32)])
+            self.genre_values = None if genres is None else np.asarray(genres, dtype=np.float32)
             reg = keras.regularizers.L2(self.l2) if self.l2 else None
-            # A Dense layer without bias on the scaled multi-hot bag: the sum of the bag's embedding rows,
-            # divided by size ** bag_power.
-            self.movie_embedding = keras.layers.Dense(self.embedding_dim, use_bias=False, kernel_regularizer=reg,
-                                                      name="movie_embedding")
+            # The embedding table: the bag's rows are looked up, summed and divided by size ** bag_power.
+            self.movie_embedding = keras.layers.Embedding(self.n_movies, self.embedding_dim,
+                                                          embeddings_regularizer=reg, name="movie_embedding")
             self.hidden_layers = [keras.layers.Dense(h, activation="relu", name=f"hidden_{i}")
                                   for i, h in enumerate(self.hidden)]
             self.dropout = keras.layers.Dropout(self.dropout_rate)
@@ -190,12 +223,12 @@ def _bag_softmax_class():
             self.output_movies = keras.layers.Dense(self.n_movies, kernel_regularizer=reg, name="movie_logits")
 
         def build(self, input_shape=None):
-            self.movie_embedding.build((None, self.n_movies))
+            self.movie_embedding.build((None, None))
             width = self.embedding_dim
             if self.genre_values is not None:
                 self.genres = self.add_weight(name="genres", shape=self.genre_values.shape, trainable=False,
                                               initializer=keras.initializers.Constant(self.genre_values))
-                width += self.genre_values.shape[1] - 1
+                width += self.genre_values.shape[1]
             for layer in self.hidden_layers:
                 layer.build((None, width))
                 width = layer.units
@@ -205,10 +238,19 @@ def _bag_softmax_class():
 
         def user_vectors(self, bags, training=False):
             """The user's vector: what the hidden layers make of the bag (before the last layer)."""
-            parts = [self.movie_embedding(bags)]
-            if self.genre_values is not None:
-                counts = ops.matmul(bags, self.genres)  # the bag's (weighted) genre counts, and its size
-                parts.append(counts[:, :-1] / ops.maximum(counts[:, -1:], 1e-12))  # share of each genre
+            ids = ops.cast(bags, "int32")
+            rows, width = ops.shape(ids)[0], ops.shape(ids)[1]
+            # Only the real movies are looked up (the padding never is): their positions in the
+            # flattened batch, their movie indices and the bag (row) each belongs to.
+            flat = ops.reshape(ids, (-1,))
+            where = ops.nonzero(ops.greater_equal(flat, 0))[0]
+            movies, bag_of = ops.take(flat, where), ops.cast(where // width, "int32")
+            n = ops.maximum(ops.segment_sum(ops.ones_like(movies, dtype="float32"), bag_of, num_segments=rows),
+                            1.0)[:, None]  # the bag's size
+            scale = ops.sqrt(n) if self.bag_power == 0.5 else ops.power(n, self.bag_power)
+            parts = [ops.segment_sum(self.movie_embedding(movies), bag_of, num_segments=rows) / scale]
+            if self.genre_values is not None:  # the share of the bag's movies in each genre
+                parts.append(ops.segment_sum(ops.take(self.genres, movies, axis=0), bag_of, num_segments=rows) / n)
             x = parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
             for layer in self.hidden_layers:
                 x = self.dropout(layer(x), training=training)
@@ -224,13 +266,13 @@ def BagSoftmax(n_movies: int, genres=None, *, embedding_dim: int = 32, hidden: S
                dropout: float = 0.0, l2: float = 1e-5, bag_power: float = 0.5):
     """The MLCC softmax recommender as a Keras model (see the module docstring).
 
-    Called on a batch of bags (rows of :func:`bag_matrix`, sparse or dense, n_movies columns), it
-    sums the bag's movie vectors, divided by the bag's size to the power ``bag_power``
-    (``movie_embedding``: a ``Dense`` layer without bias, i.e. an embedding table), appends the bag's genre profile (the average multi-hot genre row of its movies,
-    when ``genres`` is given), passes them through ``Dense(h, relu)`` layers (``hidden``) and a
-    ``Dense(embedding_dim)`` (the user's vector), and returns one logit per movie
-    (``movie_logits``: a vector and a bias per movie). ``bag_power`` says how the bags it is fed are
-    scaled (:func:`bag_matrix`); ``l2`` penalises both movie tables, ``dropout`` follows each hidden layer.
+    Called on a batch of bags as lists of movie indices padded with ``-1`` (:func:`bag_lists`), it
+    looks up the bag's rows of the embedding table (``movie_embedding``) and sums them, divided by
+    the bag's size to the power ``bag_power`` (padding adds nothing and is not counted), appends the
+    bag's genre profile (the average multi-hot genre row of its movies, when ``genres`` is given),
+    passes them through ``Dense(h, relu)`` layers (``hidden``) and a ``Dense(embedding_dim)`` (the
+    user's vector), and returns one logit per movie (``movie_logits``: a vector and a bias per
+    movie). ``l2`` penalises both movie tables, ``dropout`` follows each hidden layer.
     """
     if isinstance(n_movies, bool) or not isinstance(n_movies, (int, np.integer)) or n_movies < 1:
         raise ValueError(f"n_movies must be a positive whole number, got {n_movies!r}")
@@ -270,7 +312,9 @@ def train_bag_softmax(model, split, *, window: int = 10, stride: int | None = No
 
     The examples come from :func:`bag_examples` on each user's training movies (or are given as
     ``examples``, e.g. :func:`with_labels_in_bag` of them); the target of an
-    example is its labels as a distribution (1/len on each), the loss the softmax cross-entropy. After
+    example is its labels as a distribution (1/len on each), the loss the softmax cross-entropy.
+    The bags are fed as index lists (:func:`bag_lists`), shuffled every epoch (seeded by ``seed``)
+    and padded to the longest bag of each batch, so no multi-hot row is ever built. After
     every epoch the model scores every user from their training movies, and its HR@``k`` on the
     validation part is measured; training stops after ``patience`` epochs without a better one and the
     best epoch's weights are restored. ``init_popularity`` starts the output biases at the log share of
@@ -300,28 +344,23 @@ def train_bag_softmax(model, split, *, window: int = 10, stride: int | None = No
     elif not isinstance(examples, BagExamples) or examples.bags.shape[1] != split.n_movies:
         raise ValueError("examples must be BagExamples over the split's movies (bags.bag_examples or "
                          "bags.with_labels_in_bag on split.history('valid'))")
-    power = getattr(model, "bag_power", 0.5)
-    # Dense arrays: for a few thousand rows Keras feeds them faster than sparse ones (about 125 MB here).
-    x = bag_matrix(examples.bags, power=power).toarray()
-    sizes = np.asarray(examples.labels.sum(axis=1)).reshape(-1)
-    y = (examples.labels.multiply(1.0 / sizes[:, None])).toarray().astype(np.float32)
-    valid_bags = bag_matrix(split.known("valid"), power=power).toarray()
     relevant, known = split.relevant("valid"), split.known("valid")
     if seed is not None:
         seed_everything(seed)
+    # the order of the examples in each epoch: from ``seed``, or (seed=None) from NumPy's global
+    # generator, which training.seed_everything seeds
+    batches = _example_batches(examples, batch_size, int(np.random.randint(2**31)) if seed is None else seed)
     if not model.built:
-        model.build((None, split.n_movies))
+        model.build((None, None))
     if init_popularity:
         counts = split.train_counts().astype(np.float64) + 1.0
         model.output_movies.bias.assign(np.log(counts / counts.sum()).astype("float32"))
 
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True))
-    validation = best_hit_rate_callback(lambda m: np.asarray(m(valid_bags, training=False)), relevant, known,
-                                        k=k, patience=patience)
+    validation = best_hit_rate_callback(lambda m: _scores(m, known), relevant, known, k=k, patience=patience)
     start = time.perf_counter()
-    fit = model.fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=[validation], verbose=verbose,
-                    shuffle=True)
+    fit = model.fit(batches, epochs=epochs, callbacks=[validation], verbose=verbose, shuffle=False)
     seconds = time.perf_counter() - start
     model.set_weights(validation.best_weights)
     history = pd.DataFrame({"epoch": np.arange(1, len(fit.history["loss"]) + 1), "loss": fit.history["loss"],
@@ -329,6 +368,40 @@ def train_bag_softmax(model, split, *, window: int = 10, stride: int | None = No
     best = int(np.argmax(validation.values))
     return BagTrainResult(model=model, examples=examples, history=history, best_epoch=best + 1,
                           val_hr=float(validation.values[best]), seconds=seconds)
+
+
+def _example_batches(examples: BagExamples, batch_size: int, seed: int | None):
+    """A ``tf.data.Dataset`` of (padded index lists, label distributions), reshuffled every epoch.
+
+    Each batch is padded to its own longest bag (:func:`bag_lists`); only the labels of one batch
+    are ever dense.
+    """
+    import tensorflow as tf
+
+    bags, labels = examples.bags.tocsr(), examples.labels.tocsr()
+    sizes = np.asarray(labels.sum(axis=1), dtype=np.float64).reshape(-1)
+    targets = labels.multiply(1.0 / sizes[:, None]).tocsr().astype(np.float32)
+    rng = np.random.default_rng(seed)
+    n, n_movies = bags.shape
+
+    def epoch():
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            rows = order[start:start + batch_size]
+            yield bag_lists(bags[rows]), targets[rows].toarray()
+
+    signature = (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, n_movies), tf.float32))
+    dataset = tf.data.Dataset.from_generator(epoch, output_signature=signature)
+    return dataset.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size))).prefetch(2)
+
+
+def _scores(model, bags, batch: int = 1024) -> np.ndarray:
+    """The model's scores of every movie for bags (users × movies, nonzero = in the bag), float32."""
+    import scipy.sparse as sp
+
+    bags = sp.csr_matrix(bags)
+    return np.concatenate([np.asarray(model(bag_lists(bags[i:i + batch]), training=False), dtype=np.float32)
+                           for i in range(0, bags.shape[0], batch)])
 
 
 class BagSoftmaxRecommender(Recommender):
@@ -373,9 +446,12 @@ class BagSoftmaxRecommender(Recommender):
         """Scores of every movie for any bags (users × movies, nonzero = in the bag), float32."""
         if not hasattr(self, "model"):
             raise RuntimeError(f"{self.name!r} is not fitted yet: call .fit(split) first")
-        x = bag_matrix(bags, self.model.n_movies, power=self.model.bag_power)
-        return np.concatenate([np.asarray(self.model(x[i:i + 1024].toarray(), training=False), dtype=np.float32)
-                               for i in range(0, x.shape[0], 1024)])
+        import scipy.sparse as sp
+
+        bags = sp.csr_matrix(bags)
+        if bags.shape[1] != self.model.n_movies:
+            raise ValueError(f"the bags cover {bags.shape[1]} movies but the model knows {self.model.n_movies}")
+        return _scores(self.model, bags)
 
     def recommend(self, movie_ids, split, movies: pd.DataFrame, n: int = 10) -> pd.DataFrame:
         """The top ``n`` movies for someone who rated the movies ``movie_ids`` (raw MovieLens ids).

@@ -380,12 +380,13 @@ def _deep_ranking_entries() -> list[RankingEntry]:
 
 
 def _sequence_entries() -> list[RankingEntry]:
-    """The next-movie models of chapter 10 (notebooks/10_sequences), with the chapter's recipe.
+    """The recency baseline and the next-movie models of chapter 10 (notebooks/10_sequences), as the chapter has them.
 
     Vocabulary of the 1,000 most-rated training movies, windows of 50, width 32, the 100 most
     recent training pairs of each user; the epochs and learning rates were chosen on the
     validation HR@10 (the chapter passes them to skip the validation runs).
     """
+    from .recency import RecentNeighbours
     from .sequences import SequenceRecommender
 
     def recipe(kind, epochs, learning_rate=0.03, **kwargs):
@@ -394,6 +395,8 @@ def _sequence_entries() -> list[RankingEntry]:
                                            validate=False, **kwargs)
 
     return [
+        # the recency baseline the chapter sets beside them (settings chosen on validation)
+        RankingEntry("recent movies' neighbours", lambda: RecentNeighbours(n_last=5, decay=0.5)),
         RankingEntry("bag of movies (mean)", recipe("bag", 6)),
         RankingEntry("GRU", recipe("gru", 5)),
         RankingEntry("causal self-attention", recipe("attention", 6, learning_rate=0.01)),

@@ -57,20 +57,57 @@ def test_bag_matrix_scales_rows_and_refuses_empty_bags():
         bags.bag_matrix(np.array([[1, 0]]), n_movies=3)
 
 
-def test_model_scores_every_movie_and_reads_the_genre_share():
+def test_bag_lists_pad_with_minus_one_and_refuse_empty_bags():
+    x = bags.bag_lists(sp.csr_matrix(np.array([[0, 3, 0, 1, 1], [2, 0, 0, 0, 0], [0, 0, 0, 0, 7]])))
+    assert x.dtype == np.int32 and x.tolist() == [[1, 3, 4], [0, -1, -1], [4, -1, -1]]
+    assert bags.PAD == -1
+    with pytest.raises(ValueError, match=r"1 bag\(s\) are empty \(rows \[1\]\).*Popularity"):
+        bags.bag_lists(np.array([[1, 0], [0, 0]]))
+    with pytest.raises(ValueError, match="cover 2 movies but the model knows 3"):
+        bags.bag_lists(np.array([[1, 0]]), n_movies=3)
+
+
+def _reference_logits(model, multi_hot, genres, power=0.5):
+    """The model by hand, from multi-hot rows: (sum of the bag's rows) / size**power, genre shares, layers."""
+    x = np.asarray(multi_hot, dtype=np.float64)
+    x = (x != 0).astype(np.float64)
+    n = x.sum(axis=1, keepdims=True)
+    table = np.asarray(model.movie_embedding.embeddings)
+    parts = [(x @ table) / n ** power]
+    if genres is not None:
+        parts.append((x @ genres) / n)
+    h = np.concatenate(parts, axis=1)
+    for layer in model.hidden_layers:
+        h = np.maximum(h @ np.asarray(layer.kernel) + np.asarray(layer.bias), 0)
+    u = h @ np.asarray(model.to_user.kernel) + np.asarray(model.to_user.bias)
+    return u @ np.asarray(model.output_movies.kernel) + np.asarray(model.output_movies.bias)
+
+
+@pytest.mark.parametrize("power", [0.5, 1.0, 0.0])
+def test_model_reads_index_lists_as_the_scaled_sum_of_the_bag_and_its_genre_share(power):
     genres = np.array([[1, 0], [1, 1], [0, 1], [0, 0]], dtype=np.float32)
-    model = bags.BagSoftmax(4, genres, embedding_dim=3, hidden=(5,))
-    x = bags.bag_matrix(np.array([[1, 1, 0, 0], [0, 0, 1, 0]]))
-    out = np.asarray(model(x.toarray()))
-    assert out.shape == (2, 4) and np.isfinite(out).all()
-    # the genre profile is the share of the bag's movies with each genre, whatever the bag's scaling
-    counts = np.asarray(x.toarray() @ model.genres.numpy())
-    np.testing.assert_allclose(counts[:, :-1] / counts[:, -1:], [[1.0, 0.5], [0.0, 1.0]], rtol=1e-6)
-    assert model.movie_embedding.kernel.shape == (4, 3) and model.output_movies.kernel.shape == (3, 4)
+    model = bags.BagSoftmax(4, genres, embedding_dim=3, hidden=(5,), bag_power=power)
+    multi_hot = np.array([[1, 1, 0, 0], [0, 0, 1, 0], [1, 1, 1, 1]])
+    lists = bags.bag_lists(multi_hot)
+    out = np.asarray(model(lists))
+    assert out.shape == (3, 4) and np.isfinite(out).all()
+    np.testing.assert_allclose(out, _reference_logits(model, multi_hot, genres, power), rtol=1e-4, atol=1e-5)
+    # more padding, or the bag's movies in another order, change nothing
+    wider = np.hstack([lists, np.full((3, 2), bags.PAD, np.int32)])
+    np.testing.assert_allclose(np.asarray(model(wider)), out, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(model(lists[:, ::-1].copy())), out, rtol=1e-5, atol=1e-6)
+    assert model.movie_embedding.embeddings.shape == (4, 3) and model.output_movies.kernel.shape == (3, 4)
     with pytest.raises(ValueError, match="one row per movie"):
         bags.BagSoftmax(4, genres[:3])
     with pytest.raises(ValueError, match="embedding_dim"):
         bags.BagSoftmax(4, embedding_dim=0)
+
+
+def test_model_without_genres_reads_only_the_bag():
+    model = bags.BagSoftmax(6, None, embedding_dim=4, hidden=(3,))
+    multi_hot = np.array([[0, 1, 0, 1, 1, 0]])
+    np.testing.assert_allclose(np.asarray(model(bags.bag_lists(multi_hot))),
+                               _reference_logits(model, multi_hot, None), rtol=1e-4, atol=1e-5)
 
 
 def test_with_labels_in_bag_puts_every_label_into_its_bag_and_keeps_the_rest():
@@ -102,6 +139,8 @@ def test_recommender_trains_on_later_labels_and_scores_from_known_movies(small):
     split, movies, model = small
     result = model.result_
     assert result.examples.bags.multiply(result.examples.labels).sum() == 0
+    # the model never reads a multi-hot row: its input is a batch of index lists
+    assert model.model.movie_embedding.embeddings.shape == (split.n_movies, 4)
     assert 1 <= result.best_epoch <= len(result.history) <= 4
     assert result.val_hr == pytest.approx(result.history["val_hr"].max())
     scores = model.score(split, "test")
@@ -111,6 +150,20 @@ def test_recommender_trains_on_later_labels_and_scores_from_known_movies(small):
     assert not np.allclose(scores, model.score(split, "valid"))
     row = ranking.evaluate(model, split)
     assert row.name == "MLCC softmax (bag + genres)" and 0 <= row["HR@10"] <= 1
+
+
+def test_training_is_seeded_batches_are_padded_per_batch(small):
+    split, movies, model = small
+    again = bags.BagSoftmaxRecommender(movies, embedding_dim=4, hidden=(8,), window=3, epochs=4,
+                                       batch_size=16).fit(split)
+    np.testing.assert_allclose(again.score(split, "test"), model.score(split, "test"), rtol=1e-5, atol=1e-6)
+    batches = list(bags._example_batches(model.result_.examples, 16, seed=0))
+    widths = [int(x.shape[1]) for x, _ in batches]
+    assert len(batches) == -(-len(model.result_.examples) // 16)
+    assert max(widths) == int(np.diff(model.result_.examples.bags.indptr).max()) and min(widths) < max(widths)
+    for x, y in batches:
+        np.testing.assert_allclose(np.asarray(y).sum(axis=1), 1.0, rtol=1e-6)  # labels as a distribution
+        assert (np.asarray(x) >= 0).any(axis=1).all()  # no empty bag
 
 
 def test_recommend_for_a_new_bag(small):

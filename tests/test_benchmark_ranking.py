@@ -9,7 +9,8 @@ def test_ranking_entries_cover_the_baselines_and_the_course_models():
     names = [entry.name for entry in benchmark.ranking_entries()]
     assert names[:6] == ["random", "popularity", "PureSVD", "EASE", "rating model (dot + bias)",
                          "ranking model (softmax)"]
-    assert {"deep rating model (genres + year)", "MLCC softmax (bag + genres)"} <= set(names)
+    assert {"deep rating model (genres + year)", "MLCC softmax (bag + genres)",
+            "recent movies' neighbours"} <= set(names)
     assert names[-5:] == ["bag of movies (mean)", "GRU", "causal self-attention", "ALS (Spark), ratings",
                           "ALS (Spark), implicit"]
     for entry in benchmark.ranking_entries():
@@ -58,3 +59,25 @@ def test_ranking_refuses_the_rmse_options(capsys):
     with pytest.raises(SystemExit):
         benchmark.main(["--ranking", "--seeds", "2"])
     assert "--ranking runs one seed of each recommender" in capsys.readouterr().err
+
+
+def test_the_mlcc_row_runs_on_index_lists_and_the_recency_row_runs():
+    """The code path of the MLCC row (a BagSoftmaxRecommender fitted and evaluated by the benchmark), small."""
+    import numpy as np
+    import pandas as pd
+
+    from cfcourse.bags import BagSoftmaxRecommender
+    from ranking_data import random_encoded
+
+    encoded = random_encoded(n_users=30, n_movies=40, per_user=(20, 30))
+    split = ranking.temporal_split(encoded, n_test=2, n_valid=2)
+    movies = pd.DataFrame({"movieId": encoded.movies.raw_ids, "title": [f"Film {i} (2000)" for i in range(40)],
+                           "genres": ["Drama" if i % 2 else "Comedy" for i in range(40)]})
+    mlcc = next(e for e in benchmark.ranking_entries() if e.name.startswith("MLCC"))
+    assert isinstance(mlcc.build(), BagSoftmaxRecommender)
+    small = benchmark.RankingEntry(mlcc.name, lambda: BagSoftmaxRecommender(
+        movies, embedding_dim=4, hidden=(8,), window=3, epochs=2, batch_size=16))
+    recent = next(e for e in benchmark.ranking_entries() if e.name == "recent movies' neighbours")
+    table = benchmark.run_ranking_benchmark(split, entries=[small, recent])
+    assert list(table.index) == [mlcc.name, "recent movies' neighbours"]
+    assert np.all((table["HR@10"] >= 0) & (table["HR@10"] <= 1))

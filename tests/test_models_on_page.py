@@ -82,7 +82,7 @@ def test_chapter_8_deep_rating_is_the_package_model():
         sum(int(np.prod(w.shape)) for w in package.trainable_weights)
 
 
-def test_chapter_9_bag_softmax_reads_index_lists_like_the_package_reads_multi_hot_rows():
+def test_chapter_9_bag_softmax_reads_index_lists_like_the_package():
     import scipy.sparse as sp
 
     from cfcourse import bags
@@ -95,19 +95,27 @@ def test_chapter_9_bag_softmax_reads_index_lists_like_the_package_reads_multi_ho
     rows = np.concatenate([np.full(len(x), i) for i, x in enumerate(lists)])
     multi_hot = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, np.concatenate(lists))),
                               shape=(len(lists), n_movies))
-    package.build((None, n_movies))
-    expected = np.asarray(package(bags.bag_matrix(multi_hot).toarray()))
+    lists_in = bags.bag_lists(multi_hot)
+    expected = np.asarray(package(lists_in))
     BagSoftmax = page_class("09_softmax_and_maps", "BagSoftmax")  # noqa: N806
     mine = BagSoftmax(n_movies, genres)
     padded = np.full((len(lists), max(map(len, lists))), -1, dtype="int32")
     for i, x in enumerate(lists):
         padded[i, :len(x)] = x
     mine(padded)
-    mine.movie_table.set_weights([np.asarray(package.movie_embedding.kernel)])
+    mine.movie_table.set_weights(package.movie_embedding.get_weights())
     for a, b in ((mine.hidden, package.hidden_layers[0]), (mine.to_user, package.to_user),
                  (mine.logits, package.output_movies)):
         a.set_weights(b.get_weights())
     assert np.allclose(np.asarray(mine(padded)), expected, atol=1e-5)
+    # the package reads the page's lists (movies in another order) and scores them the same
+    assert np.allclose(np.asarray(package(padded)), expected, atol=1e-5)
+    # and both compute the scaled sum of the multi-hot rows: (multi-hot / sqrt(n)) @ table
+    table = np.asarray(package.movie_embedding.embeddings)
+    summed = bags.bag_matrix(multi_hot).toarray() @ table
+    sizes = np.array([len(x) for x in lists])
+    assert np.allclose(summed, np.stack([table[x].sum(axis=0) for x in lists]) / np.sqrt(sizes)[:, None],
+                       atol=1e-5)
     # padding changes nothing: one more column of -1
     wider = np.hstack([padded, np.full((len(lists), 3), -1, dtype="int32")])
     assert np.allclose(np.asarray(mine(wider)), expected, atol=1e-5)
