@@ -50,3 +50,18 @@ def test_the_compact_comparison_has_one_interval_column_and_no_index_title():
     with pytest.raises(ValueError, match="no column 'HR@5'"):
         ranking.format_comparison(table, k=5)
     assert isinstance(shown, pd.DataFrame)
+
+
+def test_the_compact_table_shortens_long_model_names_and_the_benchmark_keeps_them():
+    split = ranking.temporal_split(random_encoded(), n_test=2, n_valid=1)
+    rng = np.random.default_rng(0)
+    names = ["popularity", "rating model (dot + bias)", "crash course softmax (bag + genres)", "bag of movies (mean)"]
+    table = ranking.comparison_table(ranking.evaluate(rng.random((split.n_users, split.n_movies)), split, name=name)
+                                     for name in names)
+    shown = ranking.format_comparison(table).index.tolist()
+    assert shown == ["popularity", "rating model", "crash course", "bag of movies"]
+    assert max(len(n) for n in shown) <= ranking.SHORT_NAME_LENGTH
+    assert ranking.format_comparison(table, compact=False).index.tolist() == names  # what scripts read
+    # two names that would shorten to the same one keep their own
+    assert ranking.short_names(["ranking model (softmax)", "ranking model (softmax over user ids)", "EASE"]) == [
+        "ranking model (softmax)", "ranking model (softmax over user ids)", "EASE"]
