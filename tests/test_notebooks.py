@@ -12,7 +12,7 @@ chapter is held to the same rules without any change here:
 - visible code never uses a name defined only in a hidden cell: each page still runs with its hidden
   cells removed (slow);
 - in the built book: figures are numbered, described and drawn at twice their size (crisp on high-DPI
-  screens), outputs are formatted for reading, and movie titles in the prose read naturally (slow).
+  screens) or as SVG (the model diagrams), outputs are formatted for reading, and movie titles in the prose read naturally (slow).
 """
 
 from __future__ import annotations
@@ -173,6 +173,12 @@ def test_built_figures_are_numbered_described_and_crisp(page, built_book):
         alt = html_lib.unescape(re.search(r'alt="([^"]*)"', tag).group(1))
         assert len(alt.split()) >= 15 and "_images" not in alt, f"{page}: #{ident} has no real alt text"
         src = re.search(r'src="([^"]+)"', tag).group(1)
+        if src.endswith(".svg"):  # a model diagram (cfcourse.diagrams): sharp at any size, shown at its own
+            drawing = ((html / page).parent / src).read_text(encoding="utf-8")
+            assert "<svg" in drawing, f"{page}: #{ident} is not an SVG"
+            points = float(re.search(r'<svg[^>]*width="([\d.]+)pt"', drawing).group(1))
+            assert points / 72 * 96 <= 560, f"{page}: #{ident} is {points} pt wide: too wide to read on a phone"
+            continue
         width = re.search(r'width:\s*([\d.]+)px|width="([\d.]+)', tag)
         assert width, f"{page}: #{ident} has no display width (a 2x image must be shown at half its size)"
         shown = float(width.group(1) or width.group(2))

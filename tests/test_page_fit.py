@@ -208,6 +208,36 @@ def test_each_diagram_reads_on_a_phone_and_its_texts_never_overlap(name):
         plt.close(fig)
 
 
+def test_diagrams_are_svg_drawn_the_same_on_every_run_and_shown_as_svg_in_a_kernel(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+    from IPython.core.interactiveshell import InteractiveShell
+
+    with matplotlib.rc_context({k: v for k, v in plots.STYLE.items() if k != "figure.hooks"}):
+        ax = diagrams.causal_attention()  # outside a kernel: an open figure, as any matplotlib figure
+        assert plt.fignum_exists(ax.figure.number)
+        text = diagrams.svg(ax)
+        assert text.lstrip().startswith("<?xml") and "<svg" in text and "<text" not in text  # text as paths
+        width_pt = float(text.split('width="', 1)[1].split("pt", 1)[0])
+        assert width_pt == diagrams.WIDTH * 72 and width_pt / 72 <= plots.MAX_WIDTH
+        assert diagrams.svg(ax) == text, "the same diagram gives other bytes: the page would change on every build"
+        plt.close(ax.figure)
+        shown = []
+
+        class Kernel:  # what a Jupyter kernel's shell has, and a plain IPython shell has not
+            pass
+
+        shell = InteractiveShell.instance()
+        monkeypatch.setattr(shell, "kernel", Kernel(), raising=False)
+        monkeypatch.setattr("IPython.display.display", lambda *objects, **kw: shown.extend(objects))
+        ax = diagrams.als_steps()
+        assert [type(o).__name__ for o in shown] == ["SVG"] and "<svg" in shown[0].data
+        assert not plt.fignum_exists(ax.figure.number), "shown as SVG, the figure must not show again as a PNG"
+    InteractiveShell.clear_instance()
+
+
 def test_windows_gru_refuses_a_history_as_long_as_the_window():
     with pytest.raises(ValueError, match="shorter than the window"):
         diagrams.windows_gru(["a", "b", "c"], length=3)
