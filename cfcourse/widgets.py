@@ -38,8 +38,10 @@ WEB = Path(__file__).resolve().parent / "web"
 
 #: Films labelled on the map when they are exported (movieIds): seven famous titles, as in chapter 8.
 MAP_LABELS = (1, 4306, 2571, 296, 593, 1721, 260)
-#: The t-SNE map's iterations (scikit-learn's first 250 are its early exaggeration) and decimals.
-TSNE_ITER = 500
+#: The t-SNE map's iterations (scikit-learn's first 250 are its early exaggeration) and decimals. On the
+#: try-it page's 1,196 movies 350 iterations keep as many of each movie's ten nearest neighbours on the
+#: map as 500 (26.5% against 26.6%, measured) in two thirds of the time.
+TSNE_ITER = 350
 TSNE_DIGITS = 3
 
 
