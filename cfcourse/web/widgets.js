@@ -581,7 +581,6 @@
     raw.genreNames.forEach(function (g, i) { genre.appendChild(el("option", { value: String(i), text: g })); });
     controls.appendChild(box.node);
     controls.appendChild(el("div", { className: "cfw-field" }, [el("label", { "for": genreId, text: "Genre" }), genre]));
-    if (switcher) controls.appendChild(switcher);
     var message = el("p", { className: "cfw-message", role: "status", "aria-live": "polite",
                             text: "Point at (or tap) a dot to see its title; find a movie to see its ten nearest neighbours." });
     var maps = layouts(data), selected = -1;
@@ -590,7 +589,7 @@
     var switcher = null;
     if (maps.length > 1) {
       var group = newId("cfw-layout");
-      switcher = el("fieldset", { className: "cfw-field cfw-layouts" }, [el("legend", { text: "Map" })]);
+      switcher = el("fieldset", { className: "cfw-layouts" }, [el("legend", { text: "Map" })]);
       maps.forEach(function (layout, i) {
         var id = newId("cfw-layout-" + layout.key);
         var input = el("input", { type: "radio", name: group, id: id, value: layout.key });
@@ -603,6 +602,7 @@
         });
         switcher.appendChild(el("label", { "for": id, className: "cfw-radio" }, [input, document.createTextNode(" " + layout.name)]));
       });
+      controls.appendChild(switcher);
     }
     root.setAttribute("data-layout", maps[0].key);
     var legend = el("p", { className: "cfw-legend" });
