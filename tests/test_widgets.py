@@ -64,7 +64,7 @@ def test_export_has_a_seeded_tsne_map_that_keeps_neighbours_better_than_the_pca(
     n = len(p["ids"])
     assert len(p["tsne"]) == 2 * n and all(isinstance(v, int) for v in p["tsne"])
     flat = np.asarray(p["tsne"], dtype=float).reshape(n, 2) / 10 ** p["tsneDigits"]
-    assert np.allclose(flat.mean(axis=0), 0, atol=1e-3) and abs(flat.std() - 1) < 1e-3  # centred, unit spread
+    assert np.allclose(flat.mean(axis=0), 0, atol=1e-3) and abs(flat.std() - 1) < 5e-3  # centred, unit spread (rounded)
     assert p["tsnePerplexity"] == round((n - 1) / 3, 2)  # 30 is capped below a third of 30 movies
     again = widgets.export_movies(toy.model, toy.split, toy.movies, profiles=toy.profiles)
     assert again["tsne"] == p["tsne"], "the t-SNE map must be the same on every build (seeded)"
