@@ -1,6 +1,19 @@
-"""Small helpers for the book's notebooks (pasting computed numbers into the prose)."""
+"""Small helpers for the book's notebooks (pasting computed numbers into the prose, and reading
+back what another page pasted)."""
 
 from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Sequence
+
+#: The environment variable naming the folder where the book build keeps each page's glued values
+#: (myst-nb's ``jupyter_execute`` folder; book/_ext/cfcourse_sphinx.py sets it for the kernels).
+GLUE_DIR = "CFCOURSE_GLUE_DIR"
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 class PastedText:
@@ -70,3 +83,40 @@ def _glue(key: str, value) -> None:
     mimebundle, metadata = format_display_data(value)
     metadata["scrapbook"] = dict(name=key, mime_prefix=GLUE_PREFIX)
     display({GLUE_PREFIX + k: v for k, v in mimebundle.items()}, raw=True, metadata=metadata)
+
+
+def glue_folder() -> Path:
+    """The folder of the book build's glued values: :data:`GLUE_DIR` when set (the book build sets it),
+    otherwise ``_build/jupyter_execute`` in the current folder or one above it (a book built with
+    ``python3 tasks.py book``). Raises ``FileNotFoundError``, saying what to do, when there is none."""
+    if os.environ.get(GLUE_DIR):
+        return Path(os.environ[GLUE_DIR])
+    for folder in (Path.cwd(), *Path.cwd().parents[:2]):
+        candidate = folder / "_build" / "jupyter_execute"
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"no book build found (no _build/jupyter_execute here or above, and {GLUE_DIR} is unset): "
+                            "build the book first with python3 tasks.py book, whose chapters glue these values")
+
+
+def glued_numbers(page: str, keys: Sequence[str], folder: Path | str | None = None) -> list[float]:
+    """The numbers another page of the book glued under ``keys``, in order, as the reader sees them.
+
+    ``page`` is the page's path without suffix (``"notebooks/07_recommending"``). A glued text that
+    holds two numbers (an interval, ``"0.061–0.087"`` or ``"0.061 to 0.087"``) gives both; a text
+    without a number (a chapter that skipped its run, e.g. without Java) gives NaN. Raises
+    ``FileNotFoundError`` when the page was not built and ``KeyError`` for a key the page never glued.
+    """
+    path = Path(folder) if folder is not None else glue_folder()
+    file = path / f"{page}.glue.json"
+    if not file.is_file():
+        raise FileNotFoundError(f"{file} not found: was {page} built? (python3 tasks.py book builds every page)")
+    glued = json.loads(file.read_text(encoding="utf-8"))
+    values: list[float] = []
+    for key in keys:
+        if key not in glued:
+            raise KeyError(f"{page} glues no {key!r}; it glues {sorted(glued)[:12]} ...")
+        text = glued[key].get("data", {}).get("text/plain", "")
+        found = [float(x) for x in _NUMBER.findall(text.replace("−", "-"))]
+        values += found or [math.nan]
+    return values

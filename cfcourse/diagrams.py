@@ -2,7 +2,9 @@
 
 Each function draws one diagram on a new figure :data:`WIDTH` inches wide and returns its ``Axes``.
 Their text is at least :data:`FONT` points, so that it stays at least 9 px high when a phone shows
-the figure 360 px wide (see :func:`cfcourse.plots.smallest_text_px`).
+the figure 360 px wide (see :func:`cfcourse.plots.smallest_text_px`). In a Jupyter kernel (a chapter
+as the book executes it) the diagram is shown as SVG (:func:`svg`): sharp at any width, on a phone
+and when zoomed; elsewhere it is left open for the caller, as any matplotlib figure.
 
 - :func:`deep_model`: chapter 8's rating model, embeddings and side features side by side;
 - :func:`bag_softmax`: chapter 9's bag of movies, averaged, and a softmax over every movie;
@@ -22,6 +24,38 @@ WIDTH = 5.0
 FONT = 10
 #: Fill colours: inputs, learned layers, fixed values, outputs, padding.
 COLOURS = {"input": "#dbe9f6", "layer": "#fde3c8", "fixed": "#e4e4e4", "output": "#d7f0d4", "pad": "#f4f4f4"}
+
+
+def svg(ax) -> str:
+    """The diagram drawn on ``ax`` (or a figure) as SVG text: its text drawn as paths, so that it looks
+    the same without the fonts, and the same bytes on every run (fixed ids, no date)."""
+    import io
+
+    import matplotlib
+
+    fig = getattr(ax, "figure", ax)
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "cfcourse-diagrams"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def _shown(ax):
+    """In a Jupyter kernel, show the diagram as SVG and close its figure, so that the inline backend
+    does not show it a second time as a PNG; anywhere else leave it as it is. Returns ``ax``."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # matplotlib without IPython
+        return ax
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return ax
+    import matplotlib.pyplot as plt
+    from IPython.display import SVG, display
+
+    display(SVG(svg(ax)))
+    plt.close(ax.figure)
+    return ax
 
 
 def _canvas(height: float, width: float = WIDTH):
@@ -82,7 +116,7 @@ def deep_model(user_dim: int = 16, movie_dim: int = 16, n_side: int = 21, hidden
     rating = _box(ax, 2.5, 0.3, "predicted rating", w=2.0, h=0.42, kind="output")
     _arrow(ax, out["bottom"], rating["top"])
     _note(ax, 4.55, 1.5, "learned", fontsize=FONT, color="#8a4b08")
-    return ax
+    return _shown(ax)
 
 
 def bag_softmax(embedding_dim: int = 32, hidden: int = 256):
@@ -106,7 +140,7 @@ def bag_softmax(embedding_dim: int = 32, hidden: int = 256):
     target = _box(ax, 2.5, 0.4, "softmax, compared with the next\nmovies rated (the labels)", w=3.2, h=0.62,
                   kind="output")
     _arrow(ax, logits["bottom"], target["top"])
-    return ax
+    return _shown(ax)
 
 
 def _cells(ax, x0: float, y: float, labels: Sequence[str], kinds: Sequence[str], w: float = 0.62,
@@ -154,7 +188,7 @@ def windows_gru(history: Sequence[str] = ("m1", "m2", "m3", "m4"), length: int =
         if i:
             _arrow(ax, (inputs[i - 1] + cell / 2, 2.45), (xi - cell / 2, 2.45))
     _note(ax, WIDTH / 2, 0.45, "each step predicts the next movie;\nthe padding (0) is masked")
-    return ax
+    return _shown(ax)
 
 
 def causal_attention(labels: Sequence[str] = ("m1", "m2", "m3", "m4", "m5")):
@@ -174,7 +208,7 @@ def causal_attention(labels: Sequence[str] = ("m1", "m2", "m3", "m4", "m5")):
         _note(ax, x0 + j * size + size / 2, y_top + 0.5, labels[j])
     _note(ax, x0 + n * size / 2, y_top + 0.85, "may read the movie at position …")
     _note(ax, WIDTH / 2, 0.45, "✓ attends (weights sum to 1 over these)   × masked", color="#111111")
-    return ax
+    return _shown(ax)
 
 
 def als_steps():
@@ -209,7 +243,7 @@ def als_steps():
     panel(0.35, False, "step 2: users X fixed (grey), solve each movie")
     _arrow(ax, (4.88, 0.8), (4.88, 4.2), style="-|>")
     _note(ax, 4.68, 2.5, "repeat", rotation=90, ha="center")
-    return ax
+    return _shown(ax)
 
 
 __all__ = ["WIDTH", "FONT", "COLOURS", "deep_model", "bag_softmax", "windows_gru", "causal_attention", "als_steps"]

@@ -178,6 +178,40 @@ def ranking_curves(history: pd.DataFrame, best_epoch: int | None = None, k: int 
     return axes
 
 
+def intervals(table: pd.DataFrame, value: str = "HR@10", low: str = "low", high: str = "high",
+              reference: str | None = None, ax=None, title: str | None = None):
+    """One row per entry of ``table`` (its index: short names), best at the top: a dot at ``value``
+    and a bar from ``low`` to ``high`` (its interval). ``reference`` names a row whose value is also
+    drawn as a dotted vertical line (e.g. popularity, the baseline to beat). Rows with a missing
+    value are left out. Returns the ``Axes``."""
+    missing = {value, low, high} - set(table.columns)
+    if missing:
+        raise ValueError(f"the table lacks the column(s) {sorted(missing)}: give one row per model with "
+                         f"{value!r}, {low!r} and {high!r}")
+    rows = table.dropna(subset=[value, low, high]).sort_values(value)
+    if rows.empty:
+        raise ValueError("no row has a value and an interval to draw")
+    if ((rows[low] > rows[value] + 1e-9) | (rows[high] < rows[value] - 1e-9)).any():
+        raise ValueError("each value must lie within its interval (low <= value <= high)")
+    ax = _axes(ax, figsize=(5.0, 1.2 + 0.32 * len(rows)))
+    y = np.arange(len(rows))
+    centre = rows[value].to_numpy(dtype=float)
+    spread = np.vstack([centre - rows[low].to_numpy(dtype=float), rows[high].to_numpy(dtype=float) - centre])
+    ax.errorbar(centre, y, xerr=spread, fmt="o", color="C0", ecolor="C0", elinewidth=2, capsize=3)
+    ax.set_yticks(y, [str(name) for name in rows.index])
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.set_xlim(left=-0.02 * float(rows[high].max()))  # a dot at 0 shows whole
+    if reference is not None:
+        if reference not in rows.index:
+            raise ValueError(f"the reference {reference!r} is not a row of the table: {list(rows.index)}")
+        ax.axvline(rows.loc[reference, value], color="grey", lw=1, ls=":")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel(f"{value} (dot) and its 95% interval (bar)")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 def legend_below(ax, **kwargs):
     """The legend under the axes (below the x label), where it hides no curve.
 

@@ -85,6 +85,7 @@ __all__ = [
     "paired_difference",
     "comparison_table",
     "format_comparison",
+    "short_names",
 ]
 
 #: Movies held out per user for validation and for test in the default protocol: the smallest
@@ -979,12 +980,42 @@ def comparison_table(rows: Iterable[pd.Series]) -> pd.DataFrame:
     return table
 
 
+#: The compact table's names for models whose own name is too long to sit on one line of a phone's
+#: table (the names the chapters give; any other name loses its part in brackets, see :func:`short_names`).
+SHORT_NAMES = {
+    "crash course softmax (bag + genres)": "crash course",
+}
+#: The longest name the compact table shows as it is.
+SHORT_NAME_LENGTH = 14
+
+
+def short_names(names: Iterable[str]) -> list[str]:
+    """The compact table's row names: short enough not to wrap on a phone, and still distinct.
+
+    A name of at most :data:`SHORT_NAME_LENGTH` characters stays as it is; one of :data:`SHORT_NAMES`
+    takes its short form; any other loses its last part in brackets ("rating model (dot + bias)" reads
+    "rating model"). Where two names would become the same, both keep their own name.
+    """
+    names = [str(n) for n in names]
+
+    def short(name: str) -> str:
+        if len(name) <= SHORT_NAME_LENGTH:
+            return name
+        if name in SHORT_NAMES:
+            return SHORT_NAMES[name]
+        head, bracket, _ = name.rpartition(" (")
+        return head if bracket and name.endswith(")") and head else name
+
+    shortened = [short(n) for n in names]
+    return [s if shortened.count(s) == 1 else n for n, s in zip(names, shortened)]
+
+
 def format_comparison(table: pd.DataFrame, k: int = 10, digits: int = 3, compact: bool = True) -> pd.DataFrame:
     """A comparison table formatted for reading, its numbers as text (:func:`cfcourse.book.number`).
 
     ``compact=True`` (the book's pages): ``HR@k [95% CI]`` (the mean and its interval in one
-    column), ``NDCG@k``, ``coverage %`` and, when the table has it, ``training s``; the model names
-    are the index, without a title of their own. ``compact=False`` (the benchmark's printed tables):
+    column), ``NDCG@k``, ``coverage %`` and, when the table has it, ``training s``; the models' short
+    names (:func:`short_names`) are the index, without a title of their own. ``compact=False`` (the benchmark's printed tables):
     one number per column, ``HR@k``, ``low``, ``high`` (the 95% CI of HR@k), ``NDCG@k``, ``MRR``,
     ``coverage %``, ``popularity pct`` (mean popularity percentile of the recommended movies) and
     ``training s``.
@@ -1013,7 +1044,7 @@ def format_comparison(table: pd.DataFrame, k: int = 10, digits: int = 3, compact
                                zip(num(table[hr]), num(table[f"{hr} low"]), num(table[f"{hr} high"]))],
             f"NDCG@{k}": num(table[f"NDCG@{k}"]),
             "coverage %": extra("coverage %"),
-        }, index=list(table.index))
+        }, index=short_names(table.index))
         if "training s" in table and table["training s"].notna().any():
             # whole seconds: a reader compares orders of magnitude, and 16.0 would read as a count
             out["training s"] = ["<1" if v < 1 else number(v, ".0f") for v in table["training s"]]

@@ -2,7 +2,9 @@
 readable on a phone.
 
 - At 1280 px no code box and no table of any page is wider than its box or the article column
-  (``scrollWidth`` against ``clientWidth``): nothing scrolls sideways on a desktop.
+  (``scrollWidth`` against ``clientWidth``): nothing scrolls sideways on a desktop. Every page of the
+  table of contents is measured, with its folded parts (solutions, dropdowns) opened: this is the
+  book's rule for code width (it replaced a count of 88 columns per line of source).
 - At 390 px (a phone) a table is either within the column or scrolls inside its own output box
   with its first two columns (row names and first values) visible without scrolling, and a display equation wider than the screen sits in a box that scrolls by itself and
   shows it (a shadow at the hidden side).
@@ -45,6 +47,7 @@ MEASURE = """() => {
                        && getComputedStyle(e).backgroundImage.includes('gradient');
   return {
     code: code.length, tables: tables.length, maths: maths.length,
+    unshown_code: document.querySelectorAll('main div.highlight pre').length - code.length,
     wide_code: code.filter(e => e.scrollWidth > e.clientWidth + 1 || wide(e))
                    .map(e => `${e.scrollWidth} > ${e.clientWidth} px: ${longest(e.textContent)}`),
     wide_tables: tables.filter(t => wide(t) || t.scrollWidth > t.clientWidth + 1)
@@ -79,16 +82,28 @@ CAPTION_CONTRAST = """() => {
 }"""
 
 
-def _measure(browser, site, page_path: str, viewport: dict) -> dict:  # noqa: F811
-    context = browser.new_context(viewport=viewport, is_mobile=viewport["width"] < 600,
-                                  has_touch=viewport["width"] < 600)
+#: Opens every folded part of a page (closed ``<details>``, and sphinx-togglebutton's dropdowns such
+#: as the exercises' solutions), so that the code they hold is measured too.
+UNFOLD = """() => {
+  document.querySelectorAll('main details').forEach(d => { d.open = true; });
+  document.querySelectorAll('main .toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+}"""
+
+
+def _evaluate(browser, site, page_path: str, viewport: dict, script: str, unfold: bool = False):  # noqa: F811
+    """Open ``page_path`` in a fresh context at ``viewport`` (a phone's touch screen under 600 px), wait
+    for its formulas to be typeset, open its folded parts if ``unfold``, and return ``script``'s result."""
+    phone = viewport["width"] < 600
+    context = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone)
     try:
         page = context.new_page()
         page.goto(f"{site}/{page_path}.html", wait_until="networkidle")
         if page.eval_on_selector_all("main .math", "els => els.length"):
             page.wait_for_function("() => document.querySelectorAll('main mjx-container').length > 0",
                                    timeout=15000)
-        return page.evaluate(MEASURE)
+        if unfold:
+            page.evaluate(UNFOLD)
+        return page.evaluate(script)
     finally:
         context.close()
 
@@ -97,7 +112,8 @@ def _measure(browser, site, page_path: str, viewport: dict) -> dict:  # noqa: F8
 @pytest.mark.slow
 @pytest.mark.parametrize("page_path", toc_files())
 def test_nothing_scrolls_sideways_at_1280px(browser, site, page_path):  # noqa: F811
-    found = _measure(browser, site, page_path, DESKTOP)
+    found = _evaluate(browser, site, page_path, DESKTOP, MEASURE, unfold=True)
+    assert found["unshown_code"] == 0, f"{page_path}: {found['unshown_code']} code boxes stay folded, unmeasured"
     assert found["wide_code"] == [], (f"{page_path}: {len(found['wide_code'])} of {found['code']} code boxes "
                                       f"scroll sideways at 1280 px:\n" + "\n".join(found["wide_code"]))
     assert found["wide_tables"] == [], (f"{page_path}: {len(found['wide_tables'])} of {found['tables']} tables are "
@@ -110,7 +126,7 @@ def test_nothing_scrolls_sideways_at_1280px(browser, site, page_path):  # noqa: 
 @pytest.mark.slow
 @pytest.mark.parametrize("page_path", toc_files())
 def test_tables_show_their_first_columns_and_equations_fit_a_390px_phone(browser, site, page_path):  # noqa: F811
-    found = _measure(browser, site, page_path, PHONE)
+    found = _evaluate(browser, site, page_path, PHONE, MEASURE)
     assert found["hidden_columns"] == [], (f"{page_path}: tables whose first two columns do not show on a 390-px "
                                            f"phone without scrolling:\n" + "\n".join(found["hidden_columns"]))
     assert found["wide_maths"] == [], (f"{page_path}: display equations wider than a phone that do not scroll in "
@@ -121,13 +137,7 @@ def test_tables_show_their_first_columns_and_equations_fit_a_390px_phone(browser
 @pytest.mark.slow
 @pytest.mark.parametrize("page_path", [p for p in toc_files() if p.startswith("notebooks/")])
 def test_captions_are_dark_enough_to_read(browser, site, page_path):  # noqa: F811
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        page = context.new_page()
-        page.goto(f"{site}/{page_path}.html", wait_until="networkidle")
-        contrasts = page.evaluate(CAPTION_CONTRAST)
-    finally:
-        context.close()
+    contrasts = _evaluate(browser, site, page_path, DESKTOP, CAPTION_CONTRAST)
     assert contrasts, f"{page_path} has no figure caption"
     faint = [(text, round(ratio, 2)) for text, ratio in contrasts if ratio < 4.5]
     assert faint == [], f"{page_path}: captions under 4.5:1 contrast: {faint}"
@@ -206,6 +216,36 @@ def test_each_diagram_reads_on_a_phone_and_its_texts_never_overlap(name):
                    if boxes[i].overlaps(boxes[j])]
         assert clashes == [], f"{name}: texts overlap: {clashes}"
         plt.close(fig)
+
+
+def test_diagrams_are_svg_drawn_the_same_on_every_run_and_shown_as_svg_in_a_kernel(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+    from IPython.core.interactiveshell import InteractiveShell
+
+    with matplotlib.rc_context({k: v for k, v in plots.STYLE.items() if k != "figure.hooks"}):
+        ax = diagrams.causal_attention()  # outside a kernel: an open figure, as any matplotlib figure
+        assert plt.fignum_exists(ax.figure.number)
+        text = diagrams.svg(ax)
+        assert text.lstrip().startswith("<?xml") and "<svg" in text and "<text" not in text  # text as paths
+        width_pt = float(text.split('width="', 1)[1].split("pt", 1)[0])
+        assert width_pt == diagrams.WIDTH * 72 and width_pt / 72 <= plots.MAX_WIDTH
+        assert diagrams.svg(ax) == text, "the same diagram gives other bytes: the page would change on every build"
+        plt.close(ax.figure)
+        shown = []
+
+        class Kernel:  # what a Jupyter kernel's shell has, and a plain IPython shell has not
+            pass
+
+        shell = InteractiveShell.instance()
+        monkeypatch.setattr(shell, "kernel", Kernel(), raising=False)
+        monkeypatch.setattr("IPython.display.display", lambda *objects, **kw: shown.extend(objects))
+        ax = diagrams.als_steps()
+        assert [type(o).__name__ for o in shown] == ["SVG"] and "<svg" in shown[0].data
+        assert not plt.fignum_exists(ax.figure.number), "shown as SVG, the figure must not show again as a PNG"
+    InteractiveShell.clear_instance()
 
 
 def test_windows_gru_refuses_a_history_as_long_as_the_window():

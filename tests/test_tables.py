@@ -70,3 +70,58 @@ def test_the_compact_comparison_has_one_interval_column_and_no_index_title():
     with pytest.raises(ValueError, match="no column 'HR@5'"):
         ranking.format_comparison(table, k=5)
     assert isinstance(shown, pd.DataFrame)
+
+
+def test_the_compact_table_shortens_long_model_names_and_the_benchmark_keeps_them():
+    split = ranking.temporal_split(random_encoded(), n_test=2, n_valid=1)
+    rng = np.random.default_rng(0)
+    names = ["popularity", "rating model (dot + bias)", "crash course softmax (bag + genres)", "bag of movies (mean)"]
+    table = ranking.comparison_table(ranking.evaluate(rng.random((split.n_users, split.n_movies)), split, name=name)
+                                     for name in names)
+    shown = ranking.format_comparison(table).index.tolist()
+    assert shown == ["popularity", "rating model", "crash course", "bag of movies"]
+    assert max(len(n) for n in shown) <= ranking.SHORT_NAME_LENGTH
+    assert ranking.format_comparison(table, compact=False).index.tolist() == names  # what scripts read
+    # two names that would shorten to the same one keep their own
+    assert ranking.short_names(["ranking model (softmax)", "ranking model (softmax over user ids)", "EASE"]) == [
+        "ranking model (softmax)", "ranking model (softmax over user ids)", "EASE"]
+
+
+def test_glued_numbers_reads_what_a_page_glued_numbers_and_intervals(tmp_path):
+    import json
+
+    (tmp_path / "notebooks").mkdir()
+    glued = {key: {"data": {"text/plain": text}} for key, text in
+             {"hr": "0.074", "ci": "0.061–0.087", "words": "0.027 to 0.047", "quoted": "'0.000'", "none": "–"}.items()}
+    (tmp_path / "notebooks" / "07_x.glue.json").write_text(json.dumps(glued), encoding="utf-8")
+    read = book.glued_numbers("notebooks/07_x", ["hr", "ci", "words", "quoted"], folder=tmp_path)
+    assert read == [0.074, 0.061, 0.087, 0.027, 0.047, 0.0]
+    assert math.isnan(book.glued_numbers("notebooks/07_x", ["none"], folder=tmp_path)[0])
+    with pytest.raises(KeyError, match="glues no 'missing'"):
+        book.glued_numbers("notebooks/07_x", ["missing"], folder=tmp_path)
+    with pytest.raises(FileNotFoundError, match="was notebooks/08_y built"):
+        book.glued_numbers("notebooks/08_y", ["hr"], folder=tmp_path)
+
+
+def test_intervals_draws_one_readable_row_per_model_best_at_the_top():
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from cfcourse import plots
+
+    table = pd.DataFrame({"HR@10": [0.04, 0.08, 0.0, np.nan], "low": [0.03, 0.07, 0.0, np.nan],
+                          "high": [0.05, 0.09, 0.0, np.nan]}, index=["popularity", "EASE", "ALS", "no run"])
+    with matplotlib.rc_context({k: v for k, v in plots.STYLE.items() if k != "figure.hooks"}):
+        ax = plots.intervals(table, reference="popularity")
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["ALS", "popularity", "EASE"]  # best at the top
+        assert ax.get_xlim()[0] < 0 and plots.check_text_size(ax.figure) >= plots.MIN_TEXT_PX
+        assert ax.figure.get_size_inches()[0] <= plots.MAX_WIDTH
+        plt.close(ax.figure)
+    with pytest.raises(ValueError, match="within its interval"):
+        plots.intervals(table.assign(low=table["HR@10"] + 0.01))
+    with pytest.raises(ValueError, match="lacks the column"):
+        plots.intervals(table.drop(columns="high"))
+    with pytest.raises(ValueError, match="not a row"):
+        plots.intervals(table, reference="GRU")

@@ -57,6 +57,23 @@ def test_export_keeps_the_movies_with_enough_ratings(toy):
     assert widgets.payload_size(p) == len(json.dumps(p, separators=(",", ":")).encode())
 
 
+def test_export_has_a_seeded_tsne_map_that_keeps_neighbours_better_than_the_pca(toy):
+    from cfcourse import maps
+
+    p = toy.payload
+    n = len(p["ids"])
+    assert len(p["tsne"]) == 2 * n and all(isinstance(v, int) for v in p["tsne"])
+    flat = np.asarray(p["tsne"], dtype=float).reshape(n, 2) / 10 ** p["tsneDigits"]
+    assert np.allclose(flat.mean(axis=0), 0, atol=1e-3) and abs(flat.std() - 1) < 5e-3  # centred, unit spread (rounded)
+    assert p["tsnePerplexity"] == round((n - 1) / 3, 2)  # 30 is capped below a third of 30 movies
+    again = widgets.export_movies(toy.model, toy.split, toy.movies, profiles=toy.profiles)
+    assert again["tsne"] == p["tsne"], "the t-SNE map must be the same on every build (seeded)"
+    vectors = np.asarray(p["vectors"], dtype=float).reshape(n, DIM)
+    pca = np.asarray(p["pca"], dtype=float).reshape(n, 2)
+    assert maps.neighbour_overlap(vectors, flat, k=5) > maps.neighbour_overlap(vectors, pca, k=5)
+    assert "tsne" not in widgets.export_movies(toy.model, toy.split, toy.movies, tsne=False)
+
+
 def test_export_refuses_what_it_cannot_use(toy):
     with pytest.raises(ValueError, match=r"movieId\(s\) \[10\].*fewer than 21"):
         widgets.export_movies(toy.model, toy.split, toy.movies, profiles={"bad": [(10, 4.0)]})

@@ -5,7 +5,9 @@ title by title, the top 10 is ``cfcourse.widgets.recommend`` (``new_user.recomme
 exported data: same movies, same order, scores within 1e-4) and the "because you rated" terms add up
 to each score; the map's neighbours are ``explore.cosine_neighbours``. At 1280 and 390 px: search,
 rate, see the list change, remove a rating, clear all, with the keyboard too; no request leaves the
-site, no console error; the widgets' own start-up takes well under a second. Screenshots ``book__try_it__widgets_1280px.png``
+site, no console error; the widgets' own start-up takes well under a second. The map switches
+between PCA and t-SNE (by mouse and by keyboard): its dots move to the exported coordinates, the
+tooltip and the rings follow them, the neighbours stay those of the full vectors. Screenshots ``book__try_it__widgets_1280px.png``
 and ``book__try_it__widgets_390px.png`` go to the screenshots folder (see test_browser.py).
 
 The site is the session's one book build (the ``built_book`` fixture, built from scratch).
@@ -292,3 +294,59 @@ def test_map_hover_search_and_genre_filter(visit, payload):
     v.map.locator("input.cfw-input").fill("zzqx")
     v.map.locator("input.cfw-input").press("Enter")
     assert "No movie matches" in v.map.locator(".cfw-message").inner_text()
+
+
+def _dot_positions(v: Visit) -> np.ndarray:
+    return np.array(v.map.locator("circle.cfw-dot").evaluate_all(
+        "els => els.map(e => [Number(e.getAttribute('cx')), Number(e.getAttribute('cy'))])"))
+
+
+def _point_at(v: Visit, movie_id: int) -> None:
+    """Hover (desktop) or tap (phone) the centre of a movie's dot."""
+    dot = v.map.locator(f"circle.cfw-dot[data-movie-id='{movie_id}']")
+    if v.width == 390:  # as in test_map_hover_search_and_genre_filter
+        dot.evaluate("""d => { const r = d.getBoundingClientRect();
+            d.dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: r.x + r.width / 2,
+                                                     clientY: r.y + r.height / 2})); }""")
+    else:
+        dot.hover(force=True)
+
+
+def test_map_switches_between_pca_and_tsne(visit, payload):
+    from cfcourse import widgets
+
+    v = visit
+    n = len(payload["ids"])
+    pca = np.asarray(payload["pca"], dtype=float).reshape(n, 2) / 10 ** payload["biasDigits"]
+    tsne = np.asarray(payload["tsne"], dtype=float).reshape(n, 2) / 10 ** payload["tsneDigits"]
+    assert v.map.get_attribute("data-layout") == "pca"
+    before = _dot_positions(v)
+    assert np.allclose(before, pca * [1, -1], atol=1e-9)  # y grows downwards on the screen
+    matrix = payload["ids"].index(2571)
+    box = v.map.locator("input.cfw-input")
+    box.fill(_query(payload["titles"][matrix]))
+    v.map.locator("li[role=option][data-movie-id='2571']").click()
+    # the keyboard: the radio buttons are labelled, and the arrow key moves to t-SNE
+    radios = v.map.locator("input[type=radio]")
+    assert radios.evaluate_all("els => els.map(e => document.querySelector(`label[for='${e.id}']`).textContent.trim())") \
+        == ["PCA", "t-SNE"]
+    v.map.locator("input[type=radio][value=pca]").focus()
+    v.page.keyboard.press("ArrowRight")
+    assert v.map.get_attribute("data-layout") == "tsne"
+    after = _dot_positions(v)
+    assert np.allclose(after, tsne * [1, -1], atol=1e-9) and not np.allclose(after, before)
+    # the selected movie stays selected, ringed at its new place, with the same neighbours
+    ring = v.map.locator("circle.cfw-ring-rated")
+    assert ring.count() == 1
+    assert np.allclose([float(ring.get_attribute("cx")), float(ring.get_attribute("cy"))], after[matrix])
+    assert v.map.get_attribute("data-selected") == "2571"
+    near = v.map.locator("ol.cfw-near li").evaluate_all("els => els.map(e => Number(e.dataset.movieId))")
+    assert near == widgets.neighbours(payload, 2571)
+    assert v.map.locator("circle.cfw-ring-top").count() == 10
+    # the tooltip names the dot under the pointer at its new place
+    _point_at(v, 2571)
+    assert v.map.locator(".cfw-tip").get_attribute("data-movie-id") == "2571"
+    # and back to PCA with a click on its label
+    v.map.locator("label.cfw-radio", has_text="PCA").click()
+    assert v.map.get_attribute("data-layout") == "pca"
+    assert np.allclose(_dot_positions(v), before, atol=1e-9)

@@ -164,6 +164,11 @@ def configure_kernels(app: Sphinx, config) -> None:
     from cfcourse.plots import TEXT_LOG
 
     os.environ[TEXT_LOG] = str(Path(app.outdir).parent / "figure-text.jsonl")
+    # Where myst-nb keeps each page's glued values (<build folder>/jupyter_execute), for the pages
+    # that read what another page glued (cfcourse.book.glued_numbers: the results page's figure).
+    from cfcourse.book import GLUE_DIR
+
+    os.environ[GLUE_DIR] = str((Path(app.outdir).parent / "jupyter_execute").resolve())
 
 
 def add_static_files(app: Sphinx, config) -> None:

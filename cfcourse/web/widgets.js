@@ -289,19 +289,33 @@
    * A map: SVG dots, labelled films, tooltips, highlights
    * ------------------------------------------------------------------------------------- */
 
+  /* The map's layouts: the first two principal components, and t-SNE where the data has it. */
+  function layouts(data) {
+    var raw = data.raw, all = [{ key: "pca", name: "PCA", coords: raw.pca, scale: data.bs,
+                                 label: "The movies on their first two principal components" }];
+    if (raw.tsne) all.push({ key: "tsne", name: "t-SNE", coords: raw.tsne, scale: Math.pow(10, raw.tsneDigits),
+                             label: "The movies on a t-SNE map of their vectors (cosine distances)" });
+    return all;
+  }
+
   function makeMap(data, options) {
-    var raw = data.raw, s = data.bs, n = data.n;
-    var xs = [], ys = [];
-    for (var i = 0; i < n; i++) { xs.push(raw.pca[2 * i] / s); ys.push(-raw.pca[2 * i + 1] / s); }
-    var pad = 0.04;
-    var minX = Math.min.apply(null, xs), maxX = Math.max.apply(null, xs);
-    var minY = Math.min.apply(null, ys), maxY = Math.max.apply(null, ys);
-    var w = maxX - minX, h = maxY - minY;
-    minX -= pad * w; maxX += pad * w; minY -= pad * h; maxY += pad * h; w = maxX - minX; h = maxY - minY;
-    var r = 0.006 * Math.max(w, h);
-    var svg = svgEl("svg", { viewBox: [minX, minY, w, h].join(" "),
-                             role: "img", "aria-label": options.label, preserveAspectRatio: "xMidYMid meet" });
+    var raw = data.raw, n = data.n;
+    var xs = new Array(n), ys = new Array(n), minX, maxX, minY, maxY, w, h, r;
+    var svg = svgEl("svg", { role: "img", preserveAspectRatio: "xMidYMid meet" });
     svg.setAttribute("class", "cfw-svg");
+    /* Positions of the dots for one layout ({coords, scale, label}), and the frame around them. */
+    function frame(layout) {
+      for (var i = 0; i < n; i++) { xs[i] = layout.coords[2 * i] / layout.scale; ys[i] = -layout.coords[2 * i + 1] / layout.scale; }
+      var pad = 0.04;
+      minX = Math.min.apply(null, xs); maxX = Math.max.apply(null, xs);
+      minY = Math.min.apply(null, ys); maxY = Math.max.apply(null, ys);
+      w = maxX - minX; h = maxY - minY;
+      minX -= pad * w; maxX += pad * w; minY -= pad * h; maxY += pad * h; w = maxX - minX; h = maxY - minY;
+      r = 0.006 * Math.max(w, h);
+      svg.setAttribute("viewBox", [minX, minY, w, h].join(" "));
+      svg.setAttribute("aria-label", options.label || layout.label);
+    }
+    frame(options.layout || layouts(data)[0]);
     var dots = [];
     for (var j = 0; j < n; j++) {
       var c = svgEl("circle", { cx: xs[j], cy: ys[j], r: r, fill: COLOURS[raw.main[j] % 10], "data-row": j,
@@ -321,7 +335,8 @@
       t.textContent = text;
       labelGroup.appendChild(t);
     }
-    raw.labels.forEach(function (j) { label(j, raw.titles[j].replace(/ \(\d{4}\)$/, "")); });
+    function baseLabels() { raw.labels.forEach(function (j) { label(j, raw.titles[j].replace(/ \(\d{4}\)$/, "")); }); }
+    baseLabels();
     var box = el("div", { className: "cfw-mapbox" }, []);
     box.appendChild(svg);
     var tip = el("div", { className: "cfw-tip", role: "status", hidden: "" });
@@ -373,8 +388,19 @@
     }
     window.addEventListener("resize", resize);
 
-    return {
+    var api = {
       node: box, dots: dots, xs: xs, ys: ys, r: r, resize: resize,
+      /* Move every dot to another layout; the rings and extra labels go (the caller redraws them). */
+      setLayout: function (layout) {
+        frame(layout);
+        api.r = r;
+        dots.forEach(function (c, k) { c.setAttribute("cx", xs[k]); c.setAttribute("cy", ys[k]); c.setAttribute("r", r); });
+        overlay.innerHTML = "";
+        labelGroup.innerHTML = "";
+        baseLabels();
+        hideTip();
+        resize();
+      },
       mark: function (rows, cls) {  // ring the given rows
         rows.forEach(function (j) {
           overlay.appendChild(svgEl("circle", { cx: xs[j], cy: ys[j], r: 2.2 * r, "class": cls }));
@@ -397,6 +423,7 @@
         });
       }
     };
+    return api;
   }
 
   /* ---------------------------------------------------------------------------------------
@@ -462,7 +489,7 @@
     var listHead = el("h4", { text: "Your top 10" });
     var list = el("ol", { className: "cfw-top" });
     var mapHead = el("h4", { text: "Where you land on the map" });
-    var map = makeMap(data, { label: "The movies on their first two principal components, with your position" });
+    var map = makeMap(data, { layout: layouts(data)[0], label: "The movies on their first two principal components, with your position" });
     var note = el("p", { className: "cfw-note" });
     var left = el("div", { className: "cfw-col" }, [ratedHead, rated, listHead, list]);
     var right = el("div", { className: "cfw-col" }, [mapHead, map.node, note]);
@@ -556,7 +583,28 @@
     controls.appendChild(el("div", { className: "cfw-field" }, [el("label", { "for": genreId, text: "Genre" }), genre]));
     var message = el("p", { className: "cfw-message", role: "status", "aria-live": "polite",
                             text: "Point at (or tap) a dot to see its title; find a movie to see its ten nearest neighbours." });
-    var map = makeMap(data, { label: "The movies on their first two principal components", onPick: function (j) { select(j); } });
+    var maps = layouts(data), selected = -1;
+    var map = makeMap(data, { layout: maps[0], onPick: function (j) { select(j); } });
+    /* PCA or t-SNE: two radio buttons (arrow keys move between them), the dots move, a selection stays. */
+    var switcher = null;
+    if (maps.length > 1) {
+      var group = newId("cfw-layout");
+      switcher = el("fieldset", { className: "cfw-layouts" }, [el("legend", { text: "Map" })]);
+      maps.forEach(function (layout, i) {
+        var id = newId("cfw-layout-" + layout.key);
+        var input = el("input", { type: "radio", name: group, id: id, value: layout.key });
+        if (i === 0) input.checked = true;
+        input.addEventListener("change", function () {
+          if (!input.checked) return;
+          map.setLayout(layout);
+          root.setAttribute("data-layout", layout.key);
+          if (selected >= 0) select(selected);
+        });
+        switcher.appendChild(el("label", { "for": id, className: "cfw-radio" }, [input, document.createTextNode(" " + layout.name)]));
+      });
+      controls.appendChild(switcher);
+    }
+    root.setAttribute("data-layout", maps[0].key);
     var legend = el("p", { className: "cfw-legend" });
     raw.mainNames.forEach(function (g, i) {
       legend.appendChild(el("span", { className: "cfw-key", style: "background:" + COLOURS[i % 10] }));
@@ -573,6 +621,7 @@
     genre.addEventListener("change", function () { map.filter(Number(genre.value)); });
 
     function select(row) {
+      selected = row;
       map.clear();
       near.innerHTML = "";
       var found = neighbours(data, row, 10);
