@@ -1,0 +1,243 @@
+"""The self-attention recommender of cfcourse.sasrec: data, masks, loss, training and bad input (no MovieLens file)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from cfcourse import data, ranking, recommenders, sasrec, training  # noqa: E402
+from cfcourse.sequences import Vocabulary  # noqa: E402
+from ranking_data import assert_test_scores_follow_the_validation_movies  # noqa: E402
+
+
+def vocabulary(n_movies: int = 12) -> Vocabulary:
+    return Vocabulary.from_counts(np.arange(n_movies, 0, -1))  # movie 0 most rated: id 2, movie 1: id 3, ...
+
+
+def model(vocabulary_size: int = 14, **options) -> sasrec.SelfAttentionModel:
+    training.seed_everything(0)
+    settings = dict(max_length=8, embedding_dim=8, blocks=2, heads=2, dropout=0.0)
+    settings.update(options)
+    built = sasrec.SelfAttentionModel(vocabulary_size, **settings)
+    built.build((None, None))
+    return built
+
+
+def states(m, ids) -> np.ndarray:
+    return keras.ops.convert_to_numpy(m(np.asarray(ids, dtype="int32")))
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def test_every_position_is_a_target_shifted_by_one():
+    seqs = sasrec.training_sequences([np.array([0, 1, 2, 3])], vocabulary(), 8)
+    assert [x.tolist() for x in seqs.inputs] == [[2, 3, 4]]
+    assert [y.tolist() for y in seqs.targets] == [[3, 4, 5]]
+    assert seqs.n_targets == 3
+
+
+def test_long_histories_are_cut_from_the_most_recent_end():
+    history = np.arange(10)
+    pieces = sasrec.training_sequences([history], vocabulary(), 4)
+    assert pieces.lengths.tolist() == [4, 4, 1]
+    assert pieces.inputs[0].tolist() == [7, 8, 9, 10]   # ids of movies 5..8, the most recent inputs
+    assert pieces.targets[0][-1] == 11                  # the last movie is the last target
+    recent = sasrec.training_sequences([history], vocabulary(), 4, all_pieces=False)
+    assert len(recent) == 1 and recent.inputs[0].tolist() == pieces.inputs[0].tolist()
+
+
+def test_a_single_rating_gives_no_pair_and_no_pair_at_all_is_an_error():
+    seqs = sasrec.training_sequences([np.array([3]), np.array([1, 2])], vocabulary(), 8)
+    assert len(seqs) == 1
+    with pytest.raises(ValueError, match="single rating"):
+        sasrec.training_sequences([np.array([3]), np.array([], dtype=int)], vocabulary(), 8)
+
+
+def test_shuffled_histories_keep_each_users_movies():
+    histories = [np.arange(20), np.arange(5, 9)]
+    shuffled = sasrec.shuffle_histories(histories, seed=1)
+    assert [sorted(s.tolist()) for s in shuffled] == [sorted(h.tolist()) for h in histories]
+    assert shuffled[0].tolist() != histories[0].tolist()
+    again = sasrec.shuffle_histories(histories, seed=1)
+    assert all((a == b).all() for a, b in zip(shuffled, again))
+
+
+@pytest.mark.parametrize("tokens", [1, 16, 100])
+def test_length_batches_hold_every_sequence_once_within_the_budget(tokens):
+    lengths = np.random.default_rng(0).integers(1, 40, size=200)
+    batches = sasrec.length_batches(lengths, tokens, seed=3)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(200))
+    for rows in batches:
+        assert len(rows) * lengths[rows].max() <= tokens or len(rows) == 1
+    padded = sum(len(rows) * lengths[rows].max() for rows in batches)
+    if tokens == 100:   # sorted by length: little padding (one row per batch would be none at all)
+        assert padded < 1.2 * lengths.sum()
+    assert [b.tolist() for b in sasrec.length_batches(lengths, tokens, seed=3)] == [b.tolist() for b in batches]
+
+
+def test_length_batches_refuse_bad_input():
+    with pytest.raises(ValueError, match="positive length"):
+        sasrec.length_batches([3, 0], 10)
+    with pytest.raises(ValueError, match="tokens"):
+        sasrec.length_batches([3], 0)
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+def test_no_position_reads_a_later_movie():
+    m = model()
+    ids = [[0, 0, 3, 4, 5, 6], [2, 3, 4, 5, 6, 7]]
+    later = np.array(ids)
+    later[:, -1] = 9
+    a, b = states(m, ids), states(m, later)
+    np.testing.assert_allclose(a[:, :-1], b[:, :-1], atol=1e-6)
+    assert np.abs(a[:, -1] - b[:, -1]).max() > 1e-3
+
+
+def test_padding_in_front_changes_nothing():
+    m = model()
+    ids = np.array([[0, 0, 3, 4, 5, 6]])
+    padded = np.concatenate([np.zeros((1, 2), dtype=int), ids], axis=1)
+    np.testing.assert_allclose(states(m, padded)[:, -4:], states(m, ids)[:, -4:], atol=1e-5)
+
+
+def test_positions_are_what_lets_the_model_read_order():
+    ids, swapped = [[2, 3, 4, 5]], [[3, 2, 4, 5]]   # the same earlier movies, in another order
+    plain = model(blocks=1, positions=False)
+    np.testing.assert_allclose(states(plain, ids)[:, -1], states(plain, swapped)[:, -1], atol=1e-5)
+    ordered = model(blocks=1, positions=True)
+    assert np.abs(states(ordered, ids)[:, -1] - states(ordered, swapped)[:, -1]).max() > 1e-3
+
+
+def test_tied_and_separate_output_tables():
+    tied, separate = model(tied=True), model(tied=False)
+    assert tied.output_table is tied.movie_embedding.embeddings
+    assert separate.output_table is not separate.movie_embedding.embeddings
+    assert sasrec.last_position_scores  # both score through logits()
+    assert keras.ops.convert_to_numpy(separate.logits(states(separate, [[2, 3]]))).shape == (1, 2, 14)
+
+
+def test_softmax_loss_is_the_cross_entropy_of_the_real_targets_only():
+    m = model()
+    x = np.array([[0, 2, 3, 4], [5, 6, 7, 8]], dtype="int32")
+    y = np.array([[0, 3, 1, 5], [6, 7, 8, 9]], dtype="int32")   # 0: padding, 1: out of vocabulary
+    s = states(m, x)
+    loss = float(keras.ops.convert_to_numpy(m.compute_loss(x, y, s)))
+    logits = s @ keras.ops.convert_to_numpy(m.output_table).T + keras.ops.convert_to_numpy(m.next_bias)
+    keep = y > 1
+    z = logits[keep]
+    expected = np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(z)), y[keep]])
+    assert loss == pytest.approx(expected, rel=1e-4)
+
+
+def test_binary_loss_reads_one_negative_per_target():
+    m = model(loss="binary")
+    x = np.array([[2, 3, 4]], dtype="int32")
+    y = np.array([[3, 4, 5]], dtype="int32")
+    loss = float(keras.ops.convert_to_numpy(m.compute_loss(x, y, states(m, x))))
+    assert 0 < loss < 10 and np.isfinite(loss)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(loss="bpr"), "loss must be one of"),
+    (dict(embedding_dim=10, heads=3), "multiple of heads"),
+    (dict(dropout=1.0), "dropout"),
+    (dict(blocks=0), "blocks"),
+])
+def test_bad_settings_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        sasrec.SelfAttentionModel(14, **options)
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+def test_scores_read_the_most_recent_movies_and_unknown_ones_become_oov():
+    voc = vocabulary()
+    m = model(voc.size, max_length=4)
+    long = np.arange(10)
+    scores = sasrec.last_position_scores(m, voc, [long, long[-4:]])
+    np.testing.assert_allclose(scores[0], scores[1], atol=1e-5)   # only the last 4 are read
+    assert scores.shape == (2, 12) and np.isfinite(scores).all()
+    outside = Vocabulary.from_counts(np.r_[np.arange(12, 1, -1), 0])   # movie 11 never rated
+    m2 = model(outside.size)
+    s = sasrec.last_position_scores(m2, outside, [np.array([11, 11])])  # only a movie outside the vocabulary
+    assert np.isneginf(s[0, 11]) and np.isfinite(s[0, :11]).all()
+
+
+def test_an_empty_history_or_another_vocabulary_is_a_clear_error():
+    voc = vocabulary()
+    m = model(voc.size)
+    with pytest.raises(ValueError, match="empty.*popularity"):
+        sasrec.last_position_scores(m, voc, [np.array([1, 2]), np.array([], dtype=int)])
+    with pytest.raises(ValueError, match="vocabulary the model was built with"):
+        sasrec.last_position_scores(model(20), voc, [np.array([1, 2])])
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def runs_encoded(n_users: int = 40, n_movies: int = 30, length: int = 12, seed: int = 0) -> data.Encoded:
+    """Users who watch a run of consecutive movies: the next movie is the one after the last."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for user in range(n_users):
+        first = int(rng.integers(0, n_movies - length))
+        for t in range(length):
+            rows.append((user + 1, first + t + 1, 4.0, 1000 * user + t))
+    frame = pd.DataFrame(rows, columns=["userId", "movieId", "rating", "timestamp"])
+    return data.encode_ids(frame.astype({"userId": "int64", "movieId": "int64", "timestamp": "int64"}))
+
+
+@pytest.fixture(scope="module")
+def runs():
+    split = ranking.temporal_split(runs_encoded(), n_test=1, n_valid=1)
+    fitted = sasrec.SelfAttentionRecommender(max_length=16, embedding_dim=16, blocks=1, heads=1, dropout=0.0,
+                                             epochs=20, patience=20, learning_rate=0.02, tokens=256).fit(split)
+    return split, fitted
+
+
+def test_it_learns_what_comes_next(runs):
+    split, fitted = runs
+    result = fitted.result_
+    assert result.history["loss"].iloc[-1] < result.history["loss"].iloc[0]
+    popularity = ranking.evaluate(recommenders.Popularity().fit(split), split)["HR@10"]
+    hr = ranking.evaluate(fitted, split)["HR@10"]
+    assert hr >= 0.8 > popularity
+
+
+def test_test_scores_follow_the_validation_movies(runs):
+    split, fitted = runs
+    assert_test_scores_follow_the_validation_movies(fitted, split)
+
+
+def test_training_is_seeded():
+    split = ranking.temporal_split(runs_encoded(n_users=12), n_test=1, n_valid=1)
+    options = dict(max_length=8, embedding_dim=8, blocks=1, dropout=0.1, epochs=2, patience=2, tokens=64)
+    a = sasrec.SelfAttentionRecommender(**options).fit(split).score(split)
+    b = sasrec.SelfAttentionRecommender(**options).fit(split).score(split)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_the_order_control_reads_shuffled_histories():
+    split = ranking.temporal_split(runs_encoded(n_users=12), n_test=1, n_valid=1)
+    control = sasrec.SelfAttentionRecommender(max_length=8, embedding_dim=8, blocks=1, epochs=1, tokens=64,
+                                              shuffle_seed=5).fit(split)
+    shuffled = sasrec.shuffle_histories(split.history("test"), 5)
+    np.testing.assert_allclose(control.score(split), control.score_histories(shuffled), atol=1e-5)
+
+
+def test_training_refuses_a_mismatched_model_or_split():
+    split = ranking.temporal_split(runs_encoded(n_users=6), n_test=1, n_valid=1)
+    voc = Vocabulary.from_counts(split.train_counts())
+    with pytest.raises(ValueError, match="vocabulary_size=vocabulary.size"):
+        sasrec.train_self_attention(model(voc.size + 1), split, voc, epochs=1)
+    with pytest.raises(TypeError, match="TemporalSplit"):
+        sasrec.train_self_attention(model(voc.size), "not a split", voc, epochs=1)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        sasrec.SelfAttentionRecommender().score_histories([np.array([1])])
