@@ -121,3 +121,31 @@ def test_chapter_9_bag_softmax_reads_index_lists_like_the_package():
     assert np.allclose(np.asarray(mine(wider)), expected, atol=1e-5)
     assert sum(int(np.prod(w.shape)) for w in mine.trainable_weights) == \
         sum(int(np.prod(w.shape)) for w in package.trainable_weights)
+
+
+def test_chapter_10_gru_is_the_package_model():
+    import keras
+
+    from cfcourse import sequence_models, sequences
+
+    vocabulary_size, d = 23, 5
+    NextMovieGRU = page_class("10_sequences", "NextMovieGRU")  # noqa: N806
+    mine = NextMovieGRU(vocabulary_size, d)
+    package = sequence_models.NextMovieModel(vocabulary_size, kind="gru", embedding_dim=d)
+    rng = np.random.default_rng(3)
+    ids = rng.integers(1, vocabulary_size, size=(4, 7)).astype("int32")
+    ids[0, :3] = 0  # left padding, as the chapter's windows have it
+    ids[2, :6] = 0
+    mine(ids), package(ids)
+    package.movie_embedding.set_weights(mine.movie_embedding.get_weights())
+    package.summary_layer.set_weights(mine.gru.get_weights())
+    bias = rng.normal(size=vocabulary_size).astype("float32")
+    mine.next_bias.assign(bias)
+    package.next_bias.assign(bias)
+    expected = keras.ops.convert_to_numpy(package(ids))
+    assert expected.shape == (4, 7, vocabulary_size)
+    assert np.allclose(keras.ops.convert_to_numpy(mine(ids)), expected, atol=1e-5)
+    # padding is skipped: the last position of a padded window scores as the same window without padding
+    short = keras.ops.convert_to_numpy(mine(ids[2:3, 6:]))
+    assert np.allclose(short[0, -1], keras.ops.convert_to_numpy(mine(ids[2:3]))[0, -1], atol=1e-5)
+    assert sequences.parameter_count(mine) == sequences.parameter_count(package)
