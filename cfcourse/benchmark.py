@@ -7,6 +7,7 @@
     python3 tasks.py bench --only "dot"    # only the rows whose name contains "dot"
     python3 tasks.py bench --book          # what the book's results page reports (cached, see book_results)
     python3 tasks.py bench --ranking       # the recommenders on the ranking protocol (HR@10, NDCG@10, MRR, ...)
+    python3 tasks.py bench --attention     # self-attention over whole histories and its ablations (long: ~1 h)
     python3 tasks.py bench --widths        # how many dimensions: dot + bias and the deep model, widths 2-128, 3 seeds
     python3 tasks.py bench --scale 1e5,1e6 # Spark ALS vs the streaming Keras model on synthetic data of
                                            # each size (needs Java and pyspark; see cfcourse.scaling)
@@ -19,6 +20,10 @@ mean, regularised biases, truncated SVD) are computed by the package itself.
 ``--ranking`` runs another benchmark: every recommender of :func:`ranking_entries` on the default
 ranking protocol of :mod:`cfcourse.ranking` (temporal hold-out of each user's last ratings, full
 ranking, 95% bootstrap CIs), and the table that chose how many ratings to hold out per user.
+
+``--attention`` trains :class:`cfcourse.sasrec.SelfAttentionRecommender` with :data:`ATTENTION_RECIPE`
+and each ablation of :data:`ATTENTION_ABLATIONS` (one change each), beside EASE and popularity, and
+prints paired differences to the full model and to EASE (:func:`attention_rows`).
 
 ``--widths`` runs the width sweep of chapter 8 in full (:func:`width_benchmark`): the dot + bias model
 with an L2 penalty and the deep model with side features, at widths 2 to 128 and at the fourth-root
@@ -35,7 +40,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -483,6 +488,112 @@ def ranking_main(args) -> int:
 
 
 # --------------------------------------------------------------------------------------
+# Self-attention over whole histories and its ablations (python3 tasks.py bench --attention)
+# --------------------------------------------------------------------------------------
+
+#: The full model's recipe (cfcourse.sasrec): every training movie known (no vocabulary cut),
+#: histories up to 200, width 64, 2 blocks, full softmax, tied output table, Adam 1e-3 on
+#: length-bucketed batches of at most 4,096 positions, at most 80 epochs, patience 10 on the
+#: validation HR@10.
+ATTENTION_RECIPE = dict(max_length=200, embedding_dim=64, blocks=2, loss="softmax", tied=True,
+                        learning_rate=1e-3, tokens=4096, epochs=80, patience=10)
+
+#: The ablations: each changes one thing of :data:`ATTENTION_RECIPE`.
+ATTENTION_ABLATIONS = {
+    "self-attention (full softmax)": {},
+    "binary loss, one negative": dict(loss="binary"),
+    "histories of 50": dict(max_length=50),
+    "no positions": dict(positions=False),
+    "separate output table": dict(tied=False),
+    "shuffled histories (order control)": dict(shuffle_seed=0),
+}
+
+
+def attention_rows(split, names: Sequence[str] | None = None, recipe: dict | None = None, seed: int = 42,
+                   progress: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train the self-attention recommender and its ablations; EASE and popularity beside them.
+
+    Returns ``(table, gaps)``: ``table`` is :func:`cfcourse.ranking.comparison_table`'s rows (with
+    ``best epoch`` and ``epochs run`` added); ``gaps`` the paired HR@10 and NDCG@10 differences
+    (mean, 95% CI low, high) of each ablation to the full model and of each model to EASE, on the
+    test part. ``names`` picks ablations from :data:`ATTENTION_ABLATIONS` (default: all);
+    ``recipe`` replaces :data:`ATTENTION_RECIPE`'s entries it names.
+    """
+    from . import recommenders as rec
+    from .ranking import comparison_table, evaluate_details, paired_difference
+    from .sasrec import SelfAttentionRecommender
+
+    settings = {**ATTENTION_RECIPE, **(recipe or {})}
+    chosen = list(ATTENTION_ABLATIONS) if names is None else list(names)
+    unknown = [n for n in chosen if n not in ATTENTION_ABLATIONS]
+    if unknown:
+        raise ValueError(f"unknown ablation(s) {unknown}; choose from {list(ATTENTION_ABLATIONS)}")
+    details, rows = {}, []
+    for name, build in (("popularity", rec.Popularity), ("EASE", rec.EASE)):
+        if progress:
+            progress(name)
+        model = build()
+        model.name = name
+        details[name] = evaluate_details(model.fit(split), split, "test")
+        rows.append(details[name].row)
+    for name in chosen:
+        if progress:
+            progress(name)
+        model = SelfAttentionRecommender(seed=seed, name=name, **{**settings, **ATTENTION_ABLATIONS[name]})
+        model.fit(split)
+        details[name] = evaluate_details(model, split, "test")
+        rows.append(details[name].row.copy())
+        rows[-1]["best epoch"] = model.result_.best_epoch
+        rows[-1]["epochs run"] = len(model.result_.history)
+    table = comparison_table(rows)
+    full = chosen[0] if chosen else None
+    gaps = []
+    for name in chosen:
+        pairs = [("EASE", name)] + ([(full, name)] if name != full else [])
+        for reference, _ in pairs:
+            entry = {"model": name, "minus": reference}
+            for metric, column in (("HR@10", "hr"), ("NDCG@10", "ndcg")):
+                mean, low, high = paired_difference(details[name].per_user[column],
+                                                    details[reference].per_user[column])
+                entry.update({f"{metric} gap": mean, f"{metric} low": low, f"{metric} high": high})
+            gaps.append(entry)
+    return table, pd.DataFrame(gaps)
+
+
+def attention_main(args) -> int:
+    """``python3 tasks.py bench --attention``: the self-attention recommender, its ablations, EASE, popularity."""
+    import os
+
+    from .data import encode_ids, load_movielens
+    from .ranking import format_comparison, temporal_split
+
+    split = temporal_split(encode_ids(load_movielens(args.data).ratings))
+    import keras  # noqa: F401  (import before timing anything)
+
+    names = [n for n in ATTENTION_ABLATIONS if not args.only or args.only.lower() in n.lower()]
+    if not names:
+        raise SystemExit(f"no ablation matches {args.only!r}; choose from {list(ATTENTION_ABLATIONS)}")
+    load = f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
+    print(f"Self-attention over whole histories (cfcourse.sasrec) on the ranking protocol, test part; recipe "
+          f"{ATTENTION_RECIPE}. Load average at start: {load}.", flush=True)
+    start = time.perf_counter()
+    table, gaps = attention_rows(split, names, progress=lambda m: print(f"  fitting {m} ...", file=sys.stderr,
+                                                                        flush=True))
+    shown = format_comparison(table, compact=False)
+    for column in ("best epoch", "epochs run"):
+        if column in table:
+            shown[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(shown.to_string())
+        ease = table.loc["EASE", "HR@10"]
+        print("\nHR@10 relative to EASE: " + ", ".join(f"{n} {table.loc[n, 'HR@10'] / ease:.2f}x" for n in names))
+        print("\nPaired differences over users (mean and 95% bootstrap CI):")
+        print(gaps.to_string(index=False, float_format=lambda v: f"{v:+.4f}"))
+    print(f"\nattention benchmark took {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+# --------------------------------------------------------------------------------------
 # How many dimensions (python3 tasks.py bench --widths)
 # --------------------------------------------------------------------------------------
 
@@ -571,6 +682,10 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ranking", action="store_true",
                         help="benchmark the recommenders on the ranking protocol (HR@10 with CIs, NDCG@10, MRR, "
                              "coverage, popularity bias) instead of the rating models' RMSE")
+    parser.add_argument("--attention", action="store_true",
+                        help="the self-attention recommender over whole histories (full softmax) and its ablations "
+                             "(binary loss, length 50, no positions, separate output table, shuffled histories) "
+                             "beside EASE and popularity, with paired differences; --only picks ablations")
     parser.add_argument("--widths", action="store_true",
                         help="how many dimensions: the dot + bias and deep models at widths 2 to 128 and at the "
                              "fourth-root rule's widths, 3 seeds each (chapter 8)")
@@ -606,6 +721,10 @@ def _main(argv: list[str] | None = None) -> int:
         settings = ScaleSettings(als_iterations=args.als_iterations, keras_passes=args.keras_passes,
                                  keras_batch=args.keras_batch, spark_memory=args.spark_memory)
         return scale_main(args.scale, args.scale_dir, settings)
+    if args.attention:
+        if args.ranking or args.seeds != 1 or args.post_all or args.repeat_check:
+            parser.error("--attention runs its own models with one seed: use it alone (with --only or --data)")
+        return attention_main(args)
     if args.ranking:
         if args.seeds != 1 or args.post_all or args.repeat_check:
             parser.error("--ranking runs one seed of each recommender: drop --seeds, --post-all and --repeat-check")

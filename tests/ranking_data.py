@@ -86,3 +86,15 @@ def assert_test_scores_follow_the_validation_movies(model, split, user: int = 0)
     np.testing.assert_allclose(model.score(split, "valid"), model.score(other, "valid"), rtol=1e-4, atol=1e-4)
     valid = model.score(split, "valid")[user]
     assert np.abs(np.where(valid == before[user], 0.0, valid - before[user])).max() > 1e-4
+
+
+def runs_encoded(n_users: int = 40, n_movies: int = 30, length: int = 12, seed: int = 0) -> data.Encoded:
+    """Users who watch a run of consecutive movies: the next movie is the one after the last."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for user in range(n_users):
+        first = int(rng.integers(0, n_movies - length))
+        for t in range(length):
+            rows.append((user + 1, first + t + 1, 4.0, 1000 * user + t))
+    frame = pd.DataFrame(rows, columns=["userId", "movieId", "rating", "timestamp"])
+    return data.encode_ids(frame.astype({"userId": "int64", "movieId": "int64", "timestamp": "int64"}))

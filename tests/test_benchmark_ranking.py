@@ -1,5 +1,6 @@
 """python3 tasks.py bench --ranking: one table of recommenders on the ranking protocol (no timing is asserted)."""
 
+import numpy as np
 import pytest
 
 from cfcourse import benchmark, ranking
@@ -81,3 +82,28 @@ def test_the_mlcc_row_runs_on_index_lists_and_the_recency_row_runs():
     table = benchmark.run_ranking_benchmark(split, entries=[small, recent])
     assert list(table.index) == [mlcc.name, "recent movies' neighbours"]
     assert np.all((table["HR@10"] >= 0) & (table["HR@10"] <= 1))
+
+
+def test_attention_rows_train_each_ablation_and_pair_it_with_the_full_model_and_ease():
+    from ranking_data import runs_encoded
+
+    split = ranking.temporal_split(runs_encoded(), n_test=1, n_valid=1)
+    tiny = dict(max_length=8, embedding_dim=8, blocks=1, epochs=2, patience=1, tokens=256)
+    names = ["self-attention (full softmax)", "shuffled histories (order control)"]
+    table, gaps = benchmark.attention_rows(split, names, recipe=tiny)
+    assert list(table.index) == ["popularity", "EASE", *names]
+    assert table.loc[names, "best epoch"].between(1, 2).all()
+    assert (table.loc[names, "epochs run"] <= 2).all()
+    # each model against EASE, and the ablation against the full model
+    assert list(zip(gaps.model, gaps.minus)) == [(names[0], "EASE"), (names[1], "EASE"), (names[1], names[0])]
+    assert (gaps["HR@10 low"] <= gaps["HR@10 gap"]).all() and (gaps["HR@10 gap"] <= gaps["HR@10 high"]).all()
+    ease = table.loc["EASE", "HR@10"]
+    assert np.isclose(gaps["HR@10 gap"][0], table.loc[names[0], "HR@10"] - ease, atol=1e-9)
+    with pytest.raises(ValueError, match="unknown ablation"):
+        benchmark.attention_rows(split, ["no such thing"], recipe=tiny)
+
+
+def test_attention_refuses_the_other_benchmarks_options(capsys):
+    with pytest.raises(SystemExit):
+        benchmark.main(["--attention", "--ranking"])
+    assert "--attention runs its own models" in capsys.readouterr().err

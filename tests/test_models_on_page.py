@@ -14,15 +14,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def page_class(chapter: str, name: str):
-    """The class ``name`` as defined by a code cell of ``notebooks/<chapter>.md``."""
+def page_class(chapter: str, name: str, namespace: dict | None = None):
+    """The class ``name`` as defined by a code cell of ``notebooks/<chapter>.md`` (run in
+    ``namespace`` when given, so that one class of the page can use another)."""
     text = (ROOT / "notebooks" / f"{chapter}.md").read_text(encoding="utf-8")
     cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", text, flags=re.S)
     sources = [c for c in cells if re.search(rf"^class {name}\(", c, flags=re.M)]
     assert len(sources) == 1, f"{chapter} should define class {name} in exactly one code cell"
     import keras
 
-    namespace = {"keras": keras, "np": np}
+    namespace = {"keras": keras, "np": np} if namespace is None else namespace
     exec(compile(sources[0], f"{chapter}.md", "exec"), namespace)  # noqa: S102 - the book's own code
     return namespace[name]
 
@@ -148,4 +149,47 @@ def test_chapter_10_gru_is_the_package_model():
     # padding is skipped: the last position of a padded window scores as the same window without padding
     short = keras.ops.convert_to_numpy(mine(ids[2:3, 6:]))
     assert np.allclose(short[0, -1], keras.ops.convert_to_numpy(mine(ids[2:3]))[0, -1], atol=1e-5)
+    assert sequences.parameter_count(mine) == sequences.parameter_count(package)
+
+
+def test_chapter_10_self_attention_is_the_package_model():
+    import keras
+
+    from cfcourse import sasrec, sequences
+
+    vocabulary_size, length, d = 29, 9, 8
+    namespace = {"keras": keras, "np": np}
+    page_class("10_sequences", "Block", namespace)
+    HistoryAttention = page_class("10_sequences", "HistoryAttention", namespace)  # noqa: N806
+    mine = HistoryAttention(vocabulary_size, max_length=length, d=d)
+    package = sasrec.SelfAttentionModel(vocabulary_size, max_length=length, embedding_dim=d)
+    rng = np.random.default_rng(4)
+    ids = rng.integers(1, vocabulary_size, size=(3, 6)).astype("int32")
+    ids[1, :4] = 0  # left padding
+    mine(ids), package(ids)
+    package.movie_embedding.set_weights(mine.movie_embedding.get_weights())
+    package.position_embedding.set_weights(mine.position_embedding.get_weights())
+    assert len(mine.blocks) == package.blocks == 2
+    for b, block in enumerate(mine.blocks):
+        for ours, theirs in ((block.norm_a, package.attention_norms[b]), (block.attention, package.attentions[b]),
+                             (block.norm_f, package.ff_norms[b]), (block.feed_in, package.ff_in[b]),
+                             (block.feed_out, package.ff_out[b])):
+            theirs.set_weights([w + rng.normal(0, 0.1, w.shape).astype("float32") for w in ours.get_weights()])
+            ours.set_weights(theirs.get_weights())  # random, not the initial ones (norms start at 1 and 0)
+    package.final_norm.set_weights(mine.final_norm.get_weights())
+    bias = rng.normal(size=vocabulary_size).astype("float32")
+    mine.next_bias.assign(bias)
+    package.next_bias.assign(bias)
+    expected = keras.ops.convert_to_numpy(package.logits(package(ids)))
+    got = keras.ops.convert_to_numpy(mine(ids))
+    assert got.shape == (3, 6, vocabulary_size)
+    assert np.allclose(got, expected, atol=1e-4)
+    # causal: changing the last movie changes no earlier position's scores
+    later = ids.copy()
+    later[:, -1] = (later[:, -1] % (vocabulary_size - 1)) + 1
+    moved = keras.ops.convert_to_numpy(mine(later))
+    assert np.allclose(moved[:, :-1], got[:, :-1], atol=1e-5) and not np.allclose(moved[:, -1], got[:, -1])
+    # a history with padding in front scores its last position as the history alone
+    alone = keras.ops.convert_to_numpy(mine(ids[1:2, 4:]))
+    assert np.allclose(alone[0, -1], got[1, -1], atol=1e-4)
     assert sequences.parameter_count(mine) == sequences.parameter_count(package)

@@ -10,7 +10,7 @@ keras = pytest.importorskip("keras")
 
 from cfcourse import data, ranking, recommenders, sasrec, training  # noqa: E402
 from cfcourse.sequences import Vocabulary  # noqa: E402
-from ranking_data import assert_test_scores_follow_the_validation_movies  # noqa: E402
+from ranking_data import assert_test_scores_follow_the_validation_movies, runs_encoded  # noqa: E402
 
 
 def vocabulary(n_movies: int = 12) -> Vocabulary:
@@ -180,18 +180,6 @@ def test_an_empty_history_or_another_vocabulary_is_a_clear_error():
 
 
 # ----------------------------------------------------------------------------- training
-
-
-def runs_encoded(n_users: int = 40, n_movies: int = 30, length: int = 12, seed: int = 0) -> data.Encoded:
-    """Users who watch a run of consecutive movies: the next movie is the one after the last."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for user in range(n_users):
-        first = int(rng.integers(0, n_movies - length))
-        for t in range(length):
-            rows.append((user + 1, first + t + 1, 4.0, 1000 * user + t))
-    frame = pd.DataFrame(rows, columns=["userId", "movieId", "rating", "timestamp"])
-    return data.encode_ids(frame.astype({"userId": "int64", "movieId": "int64", "timestamp": "int64"}))
 
 
 @pytest.fixture(scope="module")
