@@ -570,7 +570,8 @@ def attention_main(args) -> int:
     split = temporal_split(encode_ids(load_movielens(args.data).ratings))
     import keras  # noqa: F401  (import before timing anything)
 
-    names = [n for n in ATTENTION_ABLATIONS if not args.only or args.only.lower() in n.lower()]
+    wanted = [part.strip().lower() for part in (args.only or "").split(",") if part.strip()]
+    names = [n for n in ATTENTION_ABLATIONS if not wanted or any(part in n.lower() for part in wanted)]
     if not names:
         raise SystemExit(f"no ablation matches {args.only!r}; choose from {list(ATTENTION_ABLATIONS)}")
     load = f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
@@ -685,7 +686,8 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--attention", action="store_true",
                         help="the self-attention recommender over whole histories (full softmax) and its ablations "
                              "(binary loss, length 50, no positions, separate output table, shuffled histories) "
-                             "beside EASE and popularity, with paired differences; --only picks ablations")
+                             "beside EASE and popularity, with paired differences; --only picks ablations "
+                             "(comma-separated parts of their names)")
     parser.add_argument("--widths", action="store_true",
                         help="how many dimensions: the dot + bias and deep models at widths 2 to 128 and at the "
                              "fourth-root rule's widths, 3 seeds each (chapter 8)")

@@ -107,3 +107,8 @@ def test_attention_refuses_the_other_benchmarks_options(capsys):
     with pytest.raises(SystemExit):
         benchmark.main(["--attention", "--ranking"])
     assert "--attention runs its own models" in capsys.readouterr().err
+
+
+def test_attention_only_names_an_ablation_or_says_which_there_are():
+    with pytest.raises(SystemExit, match="no ablation matches 'nothing-like-this, nor this'"):
+        benchmark.main(["--attention", "--only", "nothing-like-this, nor this"])
