@@ -84,6 +84,7 @@ def test_the_mlcc_row_runs_on_index_lists_and_the_recency_row_runs():
     assert np.all((table["HR@10"] >= 0) & (table["HR@10"] <= 1))
 
 
+@pytest.mark.slow  # trains two small attention models (about 10-30 s)
 def test_attention_rows_train_each_ablation_and_pair_it_with_the_full_model_and_ease():
     from ranking_data import runs_encoded
 
