@@ -110,3 +110,56 @@ def test_rejects_none_and_a_stub():
 
     with pytest.raises(CheckFailed, match="still raises NotImplementedError"):
         check_pad_history(my_pad)
+
+
+def allowed(ids):
+    ids = np.asarray(ids)
+    n = ids.shape[1]
+    return (np.tril(np.ones((n, n), dtype=bool))[None] & (ids != 0)[:, None, :]) | np.eye(n, dtype=bool)[None]
+
+
+def test_attention_mask_accepts_the_solution_and_keras_ops(passes):
+    import keras
+
+    from cfcourse.checks import check_attention_mask
+
+    assert "never later ones and never padding" in passes(check_attention_mask, allowed)
+
+    def with_keras(ids):
+        step = keras.ops.arange(ids.shape[1])
+        causal = step[:, None] >= step[None, :]
+        mask = (causal[None] & (keras.ops.convert_to_tensor(ids) != 0)[:, None, :]) | (step[:, None] == step[None, :])
+        return keras.ops.convert_to_numpy(mask)
+
+    passes(check_attention_mask, with_keras)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda ids: (np.triu(np.ones((ids.shape[1],) * 2, dtype=bool))[None] & (ids != 0)[:, None, :])
+     | np.eye(ids.shape[1], dtype=bool)[None], "reads the movies \\*after\\* it"),
+    (lambda ids: np.swapaxes(allowed(ids), 1, 2), "rows and columns are swapped"),
+    (lambda ids: np.broadcast_to(np.tril(np.ones((ids.shape[1],) * 2, dtype=bool)), (len(ids),) + (ids.shape[1],) * 2),
+     "read the padding"),
+    (lambda ids: np.tril(np.ones((ids.shape[1],) * 2, dtype=bool))[None] & (ids != 0)[:, None, :], "empty set"),
+    (lambda ids: allowed(ids).astype(int), "dtype"),
+    (lambda ids: allowed(ids)[0], "shape"),
+    (lambda ids: None, "return line"),
+])
+def test_attention_mask_names_the_usual_mistakes(answer, message):
+    from cfcourse.checks import check_attention_mask
+
+    with pytest.raises(CheckFailed, match=message):
+        check_attention_mask(answer)
+
+
+def test_attention_mask_refuses_an_answer_that_changes_the_ids():
+    from cfcourse.checks import check_attention_mask
+
+    def zeroing(ids):
+        out = allowed(ids)
+        ids[:] = 0
+        return out
+
+    with pytest.raises(CheckFailed, match="changed the ids"):
+        check_attention_mask(zeroing)
+

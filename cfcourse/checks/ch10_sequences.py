@@ -88,3 +88,64 @@ def check_pad_history(my_pad) -> None:
              "length below 1 cannot hold any movie, so raise ValueError (keras.utils.pad_sequences would quietly "
              "return an empty row).")
     passed("my_pad pads with 0 in front, keeps the most recent movies in order, and refuses a length below 1.")
+
+
+# Left-padded histories (0 is padding): one with two padding positions, one full, one a single movie.
+_MASK_CASES = [np.array([[0, 0, 5, 8, 1], [4, 9, 7, 3, 2]]), np.array([[6]]), np.array([[0, 0, 0, 4]])]
+
+
+def _allowed(ids: np.ndarray) -> np.ndarray:
+    n = ids.shape[1]
+    causal = np.tril(np.ones((n, n), dtype=bool))
+    return (causal[None] & (ids != 0)[:, None, :]) | np.eye(n, dtype=bool)[None]
+
+
+def _describe_mask(got: np.ndarray, ids: np.ndarray) -> str | None:
+    """Name the usual mistake that gives ``got`` for ``ids``, or None."""
+    n = ids.shape[1]
+    real = (ids != 0)[:, None, :]
+    eye = np.eye(n, dtype=bool)[None]
+    later = np.triu(np.ones((n, n), dtype=bool))[None]
+    causal = np.tril(np.ones((n, n), dtype=bool))[None]
+    if np.array_equal(got, (later & real) | eye) or np.array_equal(got, np.broadcast_to(later, got.shape)):
+        return ("position t reads the movies *after* it (the upper triangle): the next movie, the one it must "
+                "predict, would be in plain sight. Keep i <= t: np.tril, not np.triu")
+    if np.array_equal(got, np.swapaxes(_allowed(ids), 1, 2)):
+        return "rows and columns are swapped: entry [b, t, i] says whether position t (the row) may read position i"
+    if np.array_equal(got, np.broadcast_to(causal, got.shape)):
+        return ("positions read the padding in front of the history: a 0 is no movie, so mask it out with "
+                "ids != 0 (on the position being read, the last axis)")
+    if np.array_equal(got, causal & real):
+        return ("a padding position may read nothing at all, so its attention weights would be a softmax over an "
+                "empty set (0/0, NaN in the output): let every position read itself, | np.eye(n, dtype=bool)")
+    return None
+
+
+def check_attention_mask(my_allowed) -> None:
+    """Check ``my_allowed(ids)``: the causal-and-padding mask of self-attention over left-padded histories."""
+    for ids in _MASK_CASES:
+        given = ids.copy()
+        out = call_answer(my_allowed, given, name="my_allowed")
+        if not np.array_equal(given, ids):
+            fail("my_allowed changed the ids it was given: build a new array instead.")
+        if out is None:
+            fail("my_allowed returned None: did you forget the return line?")
+        got = np.asarray(out)
+        b, n = ids.shape
+        if got.shape != (b, n, n):
+            fail(f"for ids of shape {ids.shape}, my_allowed returned shape {got.shape}; the mask has one (n, n) "
+                 f"grid per row of the batch, shape ({b}, {n}, {n}): [b, t, i] is 'position t may read position i'.")
+        if got.dtype != bool:
+            fail(f"my_allowed returned numbers of dtype {got.dtype}; MultiHeadAttention's attention_mask is a "
+                 "grid of True (may read) and False: compare or combine boolean arrays (& and |), or cast with "
+                 ".astype(bool).")
+        wanted = _allowed(ids)
+        if np.array_equal(got, wanted):
+            continue
+        why = _describe_mask(got, ids)
+        shown = f"for the ids {ids.tolist()}"
+        if why:
+            fail(f"{shown}: {why}.")
+        fail(f"{shown} my_allowed returned {got.astype(int).tolist()}; expected {wanted.astype(int).tolist()} "
+             "(1: may read): a real movie at or before t, and every position itself.")
+    passed("my_allowed lets each position read the real movies up to it, never later ones and never padding.")
