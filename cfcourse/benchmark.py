@@ -446,10 +446,13 @@ def run_ranking_benchmark(split, entries: list[RankingEntry] | None = None, only
     return comparison_table(rows)
 
 
+def _load_average() -> str:
+    """The 1-minute load average at the start of a benchmark, as printed ("n/a" where the OS has none)."""
+    return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
+
+
 def ranking_main(args) -> int:
     """``python3 tasks.py bench --ranking``: one table of recommenders, and the hold-out size table."""
-    import os
-
     from .data import encode_ids, load_movielens
     from .ranking import DEFAULT_N_HELD_OUT, format_comparison, holdout_size_table, temporal_split
 
@@ -458,7 +461,7 @@ def ranking_main(args) -> int:
     split = temporal_split(encoded)
     import keras  # noqa: F401  (import before timing anything)
 
-    load = f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
+    load = _load_average()
     print(f"ml-latest-small, temporal hold-out: each user's last {split.n_test} ratings are the test part, the "
           f"{split.n_valid} before them validation ({len(split.train):,} training, {len(split.valid):,} validation, "
           f"{len(split.test):,} test ratings; {split.n_users} users ranked over all {split.n_movies:,} movies, "
@@ -562,8 +565,6 @@ def attention_rows(split, names: Sequence[str] | None = None, recipe: dict | Non
 
 def attention_main(args) -> int:
     """``python3 tasks.py bench --attention``: the self-attention recommender, its ablations, EASE, popularity."""
-    import os
-
     from .data import encode_ids, load_movielens
     from .ranking import format_comparison, temporal_split
 
@@ -574,7 +575,7 @@ def attention_main(args) -> int:
     names = [n for n in ATTENTION_ABLATIONS if not wanted or any(part in n.lower() for part in wanted)]
     if not names:
         raise SystemExit(f"no ablation matches {args.only!r}; choose from {list(ATTENTION_ABLATIONS)}")
-    load = f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
+    load = _load_average()
     print(f"Self-attention over whole histories (cfcourse.sasrec) on the ranking protocol, test part; recipe "
           f"{ATTENTION_RECIPE}. Load average at start: {load}.", flush=True)
     start = time.perf_counter()

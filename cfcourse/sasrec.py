@@ -36,7 +36,7 @@ import pandas as pd
 from keras import ops
 
 from .recommenders import Recommender
-from .sequences import OOV, PAD, Vocabulary, _as_sequences, _whole_number, check_length
+from .sequences import OOV, PAD, Vocabulary, _as_sequences, _whole_number, check_length, pad_histories
 
 __all__ = ["LOSSES", "TrainingSequences", "training_sequences", "shuffle_histories", "length_batches",
            "SelfAttentionModel", "SelfAttentionTrainResult", "train_self_attention", "last_position_scores",
@@ -135,15 +135,6 @@ def length_batches(lengths, tokens: int, seed: int = 0) -> list[np.ndarray]:
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def _pad_left(rows, width: int) -> np.ndarray:
-    out = np.zeros((len(rows), width), dtype=np.int32)
-    for i, r in enumerate(rows):
-        r = r[-width:]
-        if len(r):
-            out[i, width - len(r):] = r
-    return out
-
-
 def _batches(sequences: TrainingSequences, tokens: int, seed: int, round_to: int = 8):
     """A ``tf.data.Dataset`` of left-padded (inputs, targets) batches of similar length.
 
@@ -161,8 +152,8 @@ def _batches(sequences: TrainingSequences, tokens: int, seed: int, round_to: int
         for rows in batches:
             width = max(len(sequences.inputs[r]) for r in rows)
             width = int(math.ceil(width / round_to) * round_to)
-            yield (_pad_left([sequences.inputs[r] for r in rows], width),
-                   _pad_left([sequences.targets[r] for r in rows], width))
+            yield (pad_histories([sequences.inputs[r] for r in rows], width),
+                   pad_histories([sequences.targets[r] for r in rows], width))
 
     spec = tf.TensorSpec(shape=(None, None), dtype=tf.int32)
     # the batches' sizes follow from the sorted lengths alone, so every epoch has as many
@@ -331,7 +322,7 @@ def last_position_scores(model: SelfAttentionModel, vocabulary: Vocabulary, hist
     for i in range(0, len(order), batch_size):
         rows = order[i:i + batch_size]
         width = max(len(encoded[r]) for r in rows)
-        ids = _pad_left([encoded[r] for r in rows], width)
+        ids = pad_histories([encoded[r] for r in rows], width)
         states = model(ids, training=False)[:, -1, :]
         logits[rows] = keras.ops.convert_to_numpy(model.logits(states))
     return vocabulary.catalogue_scores(logits)
@@ -371,7 +362,7 @@ def train_self_attention(model: SelfAttentionModel, split, vocabulary: Vocabular
     popularity ranking).
     """
     from .ranking import TemporalSplit
-    from .training import best_hit_rate_callback, seed_everything
+    from .training import best_hit_rate_callback, hit_rate_history, seed_everything
 
     if not isinstance(split, TemporalSplit):
         raise TypeError(f"train_self_attention expects a ranking.TemporalSplit (from ranking.temporal_split), got "
@@ -413,13 +404,8 @@ def train_self_attention(model: SelfAttentionModel, split, vocabulary: Vocabular
     start = time.perf_counter()
     fit = model.fit(batches, epochs=epochs, callbacks=[callback], verbose=verbose, shuffle=False)
     seconds = time.perf_counter() - start
-    history = pd.DataFrame({"epoch": np.arange(1, len(fit.history["loss"]) + 1), "loss": fit.history["loss"],
-                            "val_hr": callback.values})
-    if validate:
-        model.set_weights(callback.best_weights)
-        best = int(np.argmax(callback.values))
-        return SelfAttentionTrainResult(model, history, best + 1, float(callback.values[best]), seconds, sequences)
-    return SelfAttentionTrainResult(model, history, len(history), float("nan"), seconds, sequences)
+    history, best_epoch, val_hr = hit_rate_history(fit, callback, model, restore=validate)
+    return SelfAttentionTrainResult(model, history, best_epoch, val_hr, seconds, sequences)
 
 
 class SelfAttentionRecommender(Recommender):

@@ -352,7 +352,7 @@ def train_next_movie(model, split, vocabulary: Vocabulary, *, length: int = 50, 
     import keras
 
     from .ranking import TemporalSplit
-    from .training import best_hit_rate_callback, seed_everything
+    from .training import best_hit_rate_callback, hit_rate_history, seed_everything
 
     if not isinstance(split, TemporalSplit):
         raise TypeError(f"train_next_movie expects a ranking.TemporalSplit (from ranking.temporal_split), got "
@@ -397,13 +397,8 @@ def train_next_movie(model, split, vocabulary: Vocabulary, *, length: int = 50, 
     fit = model.fit(windows.inputs, windows.targets, sample_weight=windows.weights, batch_size=batch_size,
                     epochs=epochs, callbacks=[callback], verbose=verbose, shuffle=True)
     seconds = time.perf_counter() - start
-    history = pd.DataFrame({"epoch": np.arange(1, len(fit.history["loss"]) + 1), "loss": fit.history["loss"],
-                            "val_hr": callback.values})
-    if validate:
-        model.set_weights(callback.best_weights)
-        best = int(np.argmax(callback.values))
-        return SequenceTrainResult(model, history, best + 1, float(callback.values[best]), seconds, windows)
-    return SequenceTrainResult(model, history, len(history), float("nan"), seconds, windows)
+    history, best_epoch, val_hr = hit_rate_history(fit, callback, model, restore=validate)
+    return SequenceTrainResult(model, history, best_epoch, val_hr, seconds, windows)
 
 
 class SequenceRecommender(Recommender):

@@ -225,6 +225,23 @@ def best_hit_rate_callback(score: Callable | None, relevant, known, *, k: int = 
     return BestHitRate()
 
 
+def hit_rate_history(fit, callback, model, restore: bool = True) -> tuple[pd.DataFrame, int, float]:
+    """What a ``model.fit`` under :func:`best_hit_rate_callback` gives: ``(history, best epoch, its HR@k)``.
+
+    ``history`` has one row per epoch run: ``epoch`` (from 1), ``loss`` and ``val_hr``. With
+    ``restore`` the best epoch's weights are put back into ``model`` and the best epoch (counted
+    from 1) and its validation HR@k are returned; without it (training without validation) the
+    last epoch and NaN.
+    """
+    losses = fit.history["loss"]
+    history = pd.DataFrame({"epoch": np.arange(1, len(losses) + 1), "loss": losses, "val_hr": callback.values})
+    if not restore:
+        return history, len(history), float("nan")
+    model.set_weights(callback.best_weights)
+    best = int(np.argmax(callback.values))
+    return history, best + 1, float(callback.values[best])
+
+
 def log_popularity(counts) -> np.ndarray:
     """The log of each movie's smoothed share of the interactions, ``log((c + 1) / sum(c + 1))``, as float32.
 
