@@ -1,7 +1,8 @@
 """Root pytest configuration.
 
 - The chapters' .ipynb twins are generated before collection, so that nbval (``--nbval-lax``, see
-  pyproject.toml) runs every chapter as a test.
+  pyproject.toml) runs every chapter as a test. Where the run builds the book too, the build is that
+  run (:func:`chapters_run_by_the_book_build`): each chapter is executed once per role, not twice.
 - Under pytest-xdist (``python3 tasks.py test`` runs one worker per core with ``--dist loadgroup``,
   see ``tasks.test_workers``) work is handed out in groups (:func:`test_group`): the cells of one
   notebook (nbval runs them in order, in one kernel), every test that reads the one book build
@@ -69,7 +70,26 @@ def test_group(item) -> str | None:
     return None
 
 
+def chapters_run_by_the_book_build(config, items) -> list:
+    """nbval's cells of the chapters, where this run also builds the book (a selected test asks for
+    ``built_book``): the build executes every chapter already, top to bottom, and fails on any error
+    (``test_book.test_a_notebook_that_raises_fails_the_build``), so nbval's second execution of the same
+    cells adds nothing. ``tests/test_notebooks.py::test_every_cell_ran_in_the_book_build`` reads the
+    build's executed chapters instead. In a run without the book (``-m "not slow"``) nbval runs them."""
+    if not any("built_book" in getattr(item, "fixturenames", ()) for item in items):
+        return []
+    chapters = config.rootpath / "notebooks"
+    return [item for item in items
+            if type(item).__name__ == "IPyNbCell" and item.path.parent == chapters]
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected what they deselect
 def pytest_collection_modifyitems(config, items):
+    duplicates = chapters_run_by_the_book_build(config, items)
+    if duplicates:
+        config.hook.pytest_deselected(items=duplicates)
+        gone = set(map(id, duplicates))
+        items[:] = [item for item in items if id(item) not in gone]
     path = getattr(config, "workerinput", {}).get(_GROUPS_OPTION)
     if path is None:
         return

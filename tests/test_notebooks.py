@@ -11,6 +11,8 @@ chapter is held to the same rules without any change here:
   stay readable on a 390-px phone);
 - visible code never uses a name defined only in a hidden cell: each page still runs with its hidden
   cells removed (slow);
+- every cell ran, in order, without an error (nbval's check, read from the book build where a run
+  builds the book; slow);
 - in the built book: figures are numbered, described and drawn at twice their size (crisp on high-DPI
   screens) or as SVG (the model diagrams), outputs are formatted for reading, and movie titles in the prose read naturally (slow).
 """
@@ -199,6 +201,23 @@ def _table_columns(table_html: str) -> list[list[str]]:
     cells = [r for r in cells if r]
     width = max((len(r) for r in cells), default=0)
     return [[r[i] for r in cells if len(r) == width] for i in range(width)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES)
+def test_every_cell_ran_in_the_book_build(page, built_book):
+    """What nbval checks of a chapter, read from the book build's execution (the run that builds the book
+    does not execute the chapters a second time for nbval, see the root conftest.py): every code cell of
+    the page ran, in order, in one kernel, and none of them raised."""
+    executed = _executed(page, built_book)
+    cells = [cell for cell in executed.cells if cell.cell_type == "code"]
+    assert [cell.source for cell in cells] == [cell.source for cell in code_cells(page)], \
+        f"{page}: the book executed other code than the page's source"
+    counts = [cell.get("execution_count") for cell in cells]
+    assert counts == list(range(1, len(cells) + 1)), f"{page}: cells not run once each, in order: {counts}"
+    errors = [(n, output.get("ename"), output.get("evalue", "")[:300]) for n, cell in enumerate(cells)
+              for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    assert not errors, f"{page}: cells raised in the book build: {errors}"
 
 
 @pytest.mark.slow
