@@ -22,7 +22,8 @@ ranking protocol of :mod:`cfcourse.ranking` (temporal hold-out of each user's la
 ranking, 95% bootstrap CIs), and the table that chose how many ratings to hold out per user.
 
 ``--attention`` trains :class:`cfcourse.sasrec.SelfAttentionRecommender` with :data:`ATTENTION_RECIPE`
-and each ablation of :data:`ATTENTION_ABLATIONS` (one change each), beside EASE and popularity, and
+and each ablation of :data:`ATTENTION_ABLATIONS` (one change each; the GRU row swaps the attention
+blocks for a GRU and, with them, the position vectors), beside EASE and popularity, and
 prints paired differences to the full model and to EASE (:func:`attention_rows`).
 
 ``--widths`` runs the width sweep of chapter 8 in full (:func:`width_benchmark`): the dot + bias model
@@ -509,6 +510,8 @@ ATTENTION_ABLATIONS = {
     "no positions": dict(positions=False),
     "separate output table": dict(tied=False),
     "shuffled histories (order control)": dict(shuffle_seed=0),
+    # the recurrent model trained the same way (every position, full softmax); it reads order itself
+    "GRU instead of attention": dict(body="gru", positions=False),
 }
 
 

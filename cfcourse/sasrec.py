@@ -38,12 +38,14 @@ from keras import ops
 from .recommenders import Recommender
 from .sequences import OOV, PAD, Vocabulary, _as_sequences, _whole_number, check_length, pad_histories
 
-__all__ = ["LOSSES", "TrainingSequences", "training_sequences", "shuffle_histories", "length_batches",
+__all__ = ["LOSSES", "BODIES", "TrainingSequences", "training_sequences", "shuffle_histories", "length_batches",
            "SelfAttentionModel", "SelfAttentionTrainResult", "train_self_attention", "last_position_scores",
            "SelfAttentionRecommender"]
 
 #: The two training objectives: full softmax cross-entropy, or binary with one negative.
 LOSSES = ("softmax", "binary")
+#: What reads the history: causal self-attention blocks, or one GRU layer (the same training either way).
+BODIES = ("attention", "gru")
 
 
 # --------------------------------------------------------------------------------------
@@ -176,11 +178,14 @@ class SelfAttentionModel(keras.Model):
     into one score per vocabulary id: ``state · table[j] + bias[j]``, where the table is the
     input one (``tied=True``) or the model's own output table. ``positions=False`` leaves out
     the position vectors (the model then sees a set of earlier movies plus the causal mask).
+    ``body="gru"`` reads the history with one ``keras.layers.GRU`` instead of the attention blocks
+    (a recurrent layer is causal by construction and reads the order itself), trained the same way:
+    every position a target, the same loss, table and batches.
     """
 
     def __init__(self, vocabulary_size: int, max_length: int = 200, embedding_dim: int = 64, blocks: int = 2,
                  heads: int = 1, dropout: float = 0.2, positions: bool = True, tied: bool = True,
-                 loss: str = "softmax", **kwargs):
+                 loss: str = "softmax", body: str = "attention", **kwargs):
         super().__init__(**kwargs)
         vocabulary_size = _whole_number(vocabulary_size, "vocabulary_size", 3)
         self.max_length = check_length(max_length)
@@ -193,6 +198,9 @@ class SelfAttentionModel(keras.Model):
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        if body not in BODIES:
+            raise ValueError(f"body must be one of {BODIES}, got {body!r}")
+        self.body = body
         self.vocabulary_size, self.dropout_rate = vocabulary_size, float(dropout)
         self.use_positions, self.tied, self.loss_kind = bool(positions), bool(tied), loss
         d = self.embedding_dim
@@ -202,7 +210,7 @@ class SelfAttentionModel(keras.Model):
         self.input_dropout = keras.layers.Dropout(self.dropout_rate)
         self.attention_norms, self.attentions, self.ff_norms, self.ff_in, self.ff_out, self.drops = \
             [], [], [], [], [], []
-        for b in range(self.blocks):
+        for b in range(self.blocks if body == "attention" else 0):
             self.attention_norms.append(keras.layers.LayerNormalization(epsilon=1e-6, name=f"norm_attention_{b}"))
             self.attentions.append(keras.layers.MultiHeadAttention(self.heads, d // self.heads,
                                                                    dropout=self.dropout_rate, name=f"attention_{b}"))
@@ -210,6 +218,7 @@ class SelfAttentionModel(keras.Model):
             self.ff_in.append(keras.layers.Dense(d, activation="relu", name=f"feed_forward_{b}"))
             self.ff_out.append(keras.layers.Dense(d, name=f"feed_forward_out_{b}"))
             self.drops.append(keras.layers.Dropout(self.dropout_rate))
+        self.recurrent = keras.layers.GRU(d, return_sequences=True, name="gru") if body == "gru" else None
         self.final_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="norm_final")
         self.output_embedding = None if self.tied else \
             keras.layers.Embedding(vocabulary_size, d, name="output_embedding")
@@ -220,7 +229,9 @@ class SelfAttentionModel(keras.Model):
         self.movie_embedding.build((None, None))
         if self.position_embedding is not None:
             self.position_embedding.build((None,))
-        for b in range(self.blocks):
+        if self.recurrent is not None:
+            self.recurrent.build((None, None, d))
+        for b in range(len(self.attentions)):
             self.attention_norms[b].build((None, None, d))
             self.attentions[b].build((None, None, d), (None, None, d))
             self.ff_norms[b].build((None, None, d))
@@ -248,12 +259,15 @@ class SelfAttentionModel(keras.Model):
             back = ops.minimum(back, self.max_length - 1)
             x = x + self.position_embedding(back)[None, :, :]
         x = self.input_dropout(x * ops.cast(mask, x.dtype)[..., None], training=training)
+        if self.recurrent is not None:  # left padding is masked: the state starts at the first movie
+            x = self.recurrent(x, mask=mask, training=training)
+            return self.final_norm(x * ops.cast(mask, x.dtype)[..., None])
         steps = ops.arange(length)
         causal = ops.greater_equal(steps[:, None], steps[None, :])[None, :, :]
         # a real movie attends to real movies up to itself; padding only to itself (never empty)
         allowed = ops.logical_or(ops.logical_and(causal, mask[:, None, :]),
                                  ops.equal(steps[:, None], steps[None, :])[None, :, :])
-        for b in range(self.blocks):
+        for b in range(len(self.attentions)):
             h = self.attention_norms[b](x)
             x = x + self.drops[b](self.attentions[b](h, h, attention_mask=allowed, training=training),
                                   training=training)
@@ -295,7 +309,7 @@ class SelfAttentionModel(keras.Model):
         config.update(vocabulary_size=self.vocabulary_size, max_length=self.max_length,
                       embedding_dim=self.embedding_dim, blocks=self.blocks, heads=self.heads,
                       dropout=self.dropout_rate, positions=self.use_positions, tied=self.tied,
-                      loss=self.loss_kind)
+                      loss=self.loss_kind, body=self.body)
         return config
 
 
@@ -424,16 +438,19 @@ class SelfAttentionRecommender(Recommender):
 
     def __init__(self, *, vocabulary_size: int | None = None, max_length: int = 200, embedding_dim: int = 64,
                  blocks: int = 2, heads: int = 1, dropout: float = 0.2, positions: bool = True, tied: bool = True,
-                 loss: str = "softmax", shuffle_seed: int | None = None, seed: int = 42, name: str | None = None,
-                 **train_kwargs):
+                 loss: str = "softmax", body: str = "attention", shuffle_seed: int | None = None, seed: int = 42,
+                 name: str | None = None, **train_kwargs):
         super().__init__(name)
         if vocabulary_size is not None:
             _whole_number(vocabulary_size, "vocabulary_size", 1)
         self.vocabulary_size, self.shuffle_seed, self.seed = vocabulary_size, shuffle_seed, seed
         self.model_options = dict(max_length=check_length(max_length), embedding_dim=embedding_dim, blocks=blocks,
-                                  heads=heads, dropout=dropout, positions=positions, tied=tied, loss=loss)
+                                  heads=heads, dropout=dropout, positions=positions, tied=tied, loss=loss,
+                                  body=body)
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        if body not in BODIES:
+            raise ValueError(f"body must be one of {BODIES}, got {body!r}")
         self.train_kwargs = train_kwargs
 
     def _fit(self, split):

@@ -114,6 +114,35 @@ def test_positions_are_what_lets_the_model_read_order():
     assert np.abs(states(ordered, ids)[:, -1] - states(ordered, swapped)[:, -1]).max() > 1e-3
 
 
+def test_the_gru_body_is_causal_ignores_padding_and_reads_order():
+    """``body="gru"``: the same model and training with a GRU instead of the attention blocks."""
+    m = model(body="gru", positions=False)
+    assert m.recurrent is not None and not m.attentions
+    ids = [[0, 0, 3, 4, 5, 6]]
+    later = np.array(ids)
+    later[:, -1] = 9
+    a, b = states(m, ids), states(m, later)
+    np.testing.assert_allclose(a[:, :-1], b[:, :-1], atol=1e-6)  # no position reads a later movie
+    assert np.abs(a[:, -1] - b[:, -1]).max() > 1e-3
+    padded = np.concatenate([np.zeros((1, 3), dtype=int), np.array(ids)], axis=1)
+    np.testing.assert_allclose(states(m, padded)[:, -4:], a[:, -4:], atol=1e-5)  # left padding is skipped
+    swapped = [[0, 0, 4, 3, 5, 6]]  # the same earlier movies in another order: a recurrent layer sees it
+    assert np.abs(states(m, swapped)[:, -1] - a[:, -1]).max() > 1e-3
+    with pytest.raises(ValueError, match="body must be one of"):
+        sasrec.SelfAttentionModel(14, body="lstm")
+    with pytest.raises(ValueError, match="body must be one of"):
+        sasrec.SelfAttentionRecommender(body="lstm")
+
+
+def test_the_gru_learns_what_comes_next_the_same_way():
+    split = ranking.temporal_split(runs_encoded(), n_test=1, n_valid=1)
+    fitted = sasrec.SelfAttentionRecommender(max_length=16, embedding_dim=16, body="gru", positions=False,
+                                             dropout=0.0, epochs=20, patience=20, learning_rate=0.02,
+                                             tokens=256).fit(split)
+    assert fitted.model_.get_config()["body"] == "gru"
+    assert ranking.evaluate(fitted, split)["HR@10"] >= 0.8
+
+
 def test_tied_and_separate_output_tables():
     tied, separate = model(tied=True), model(tied=False)
     assert tied.output_table is tied.movie_embedding.embeddings
