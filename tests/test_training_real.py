@@ -1,5 +1,5 @@
-"""Chapter 6 trains the two models with biases for a fixed number of epochs, the ones early stopping keeps
-(chapter 4's recipe: patience 2 on the validation RMSE). On the real ml-latest-small, seeded and deterministic:
+"""Chapters 5 and 6 train their models for a fixed number of epochs, the ones early stopping keeps
+(the course's early stopping: patience 2 on the validation RMSE). On the real ml-latest-small, seeded and deterministic:
 early stopping picks exactly those epochs, and the fixed-epoch run gives the same weights."""
 
 from __future__ import annotations
@@ -44,6 +44,29 @@ def test_chapter_6_trains_the_epochs_early_stopping_keeps(split, which, options)
     assert stopped.best_epoch == chosen[which], stopped.history
     assert len(stopped.history) == chosen[which] + 2  # stopped after two epochs without a better one
     fixed = training.train(bias_model(split, **options), split, epochs=chosen[which], patience=2, seed=42)
+    for a, b in zip(stopped.model.get_weights(), fixed.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert fixed.val_rmse == stopped.val_rmse
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("embedding, initializer", [("diy", None), ("keras", "post"), ("diy", "post")])
+def test_chapter_5_trains_the_epochs_early_stopping_keeps(split, embedding, initializer):
+    text = (ROOT / "notebooks" / "05_diy_embedding.md").read_text(encoding="utf-8")
+    chosen = [int(n) for n in re.findall(r"training\.train\(.*epochs=(\d+)", text)]
+    assert len(chosen) == 1, chosen
+
+    def fit(epochs):
+        training.seed_everything(42)
+        start = models.post_initializer() if initializer == "post" else initializer
+        model = models.SimpleDot(split.n_users, split.n_movies, embedding_dim=64, embedding=embedding,
+                                 initializer=start)
+        return training.train(model, split, epochs=epochs, batch_size=1024, learning_rate=5e-3, patience=2,
+                              seed=42)
+
+    stopped, fixed = fit(20), fit(chosen[0])
+    assert stopped.best_epoch == chosen[0], stopped.history
+    assert len(stopped.history) == chosen[0] + 2
     for a, b in zip(stopped.model.get_weights(), fixed.model.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert fixed.val_rmse == stopped.val_rmse
