@@ -44,7 +44,7 @@ def twin_runs(split):
     for _ in range(2):
         training.seed_everything(7)
         runs.append(training.train(bias_model(), split, epochs=4, batch_size=100, learning_rate=1e-2,
-                                   patience=10, seed=7))
+                                   patience=10, seed=7, steps_per_execution=1))
     return runs
 
 
@@ -64,6 +64,29 @@ def test_several_steps_per_execution_give_the_same_weights(split, twin_runs):
     for a, b in zip(twin_runs[0].model.get_weights(), batched.model.get_weights()):
         assert np.array_equal(a, b)
     assert batched.val_rmse == twin_runs[0].val_rmse
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.5])
+def test_the_default_steps_per_execution_gives_the_same_weights_as_one_step_per_call(split, dropout):
+    """train's default runs several steps per call (the chapters rely on it for speed): the weights, the
+    history and the best epoch must be exactly those of one step per call, dropout masks included."""
+    import inspect
+
+    default = inspect.signature(training.train).parameters["steps_per_execution"].default
+    assert default > 1
+    runs = []
+    for steps in (1, default):
+        training.seed_everything(3)
+        model = models.DotWithBias(N_USERS, N_MOVIES, 8, user_dropout=dropout, movie_dropout=dropout)
+        options = {} if steps == default else {"steps_per_execution": steps}
+        # 960 training ratings in batches of 64: 15 steps per epoch, fewer than the default per call
+        runs.append(training.train(model, split, epochs=5, batch_size=64, learning_rate=1e-2, patience=10,
+                                   seed=3, **options))
+    one, several = runs
+    for a, b in zip(one.model.get_weights(), several.model.get_weights()):
+        assert np.array_equal(a, b)
+    pd.testing.assert_frame_equal(one.history, several.history)
+    assert (one.best_epoch, one.val_rmse) == (several.best_epoch, several.val_rmse)
 
 
 def test_seed_everything_fixes_the_initial_weights():
