@@ -525,7 +525,7 @@ def next_movie_hits(model, vocabulary: Vocabulary, histories, next_movies, lengt
     The movies of ``known[i]`` (default: the history itself) are masked, as the protocol masks
     what a user has already seen.
     """
-    from .ranking import check_k, ranking_metrics
+    from .ranking import _hr_values, _prepare, check_k
 
     seqs = _as_sequences(histories, "histories")
     nxt = np.asarray(next_movies, dtype=np.int64).reshape(-1)
@@ -534,5 +534,7 @@ def next_movie_hits(model, vocabulary: Vocabulary, histories, next_movies, lengt
     scores = history_scores(model, vocabulary, seqs, length)
     known = seqs if known is None else known
     relevant = [[m] for m in nxt]
-    per_row = ranking_metrics(scores, relevant, known, check_k(k, vocabulary.n_movies))
-    return per_row["hr"].fillna(0.0).to_numpy(dtype=np.float64)
+    # the hr column of ranking.ranking_metrics (keras-rs RecallAtK), without its NDCG and MRR
+    s, rel, _ = _prepare(scores, relevant, known)
+    hits = _hr_values(s, rel, check_k(k, vocabulary.n_movies))
+    return np.nan_to_num(hits, nan=0.0).astype(np.float64)
