@@ -506,16 +506,18 @@ def _keras_rs_values(metric, labels: np.ndarray, preds: np.ndarray) -> np.ndarra
 _WINDOW = 200
 
 
-def _pruned(s: np.ndarray, rel_dense: np.ndarray, top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row cut down to its ``top`` movies and its relevant movies, kept in column order.
+def _pruned(s: np.ndarray, rel_dense: np.ndarray, top: np.ndarray | None = None,
+            keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each row cut down to its ``top`` movies (or the cells of ``keep``) and its relevant movies, in column order.
 
     Rows are padded at the end with -inf scores and 0 labels. On such a row every movie that
     outranks a kept movie in the full row is kept too, in the same relative order (equal scores
     keep their column order, hence the tie rule), so the rank of each kept movie is unchanged.
     """
     n_rows = s.shape[0]
-    keep = rel_dense > 0
-    np.put_along_axis(keep, top, True, axis=1)
+    keep = rel_dense > 0 if keep is None else keep | (rel_dense > 0)
+    if top is not None:
+        np.put_along_axis(keep, top, True, axis=1)
     rows, cols = np.nonzero(keep)  # row-major: each row's columns in increasing order
     counts = np.bincount(rows, minlength=n_rows)
     position = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -537,7 +539,7 @@ def _metrics(s: np.ndarray, rel, k: int) -> tuple[pd.DataFrame, np.ndarray]:
       HR@k and NDCG@k only depend on the top k and the relevant movies, and MRR only on the
       movies ranked above the best relevant one, so all three are exact on the pruned rows...
     - ...except MRR for a row whose relevant movies all rank below the window: those rows (and
-      only those) are given to keras-rs whole.
+      only those) keep every movie scored at least as high as their best relevant movie instead.
     """
     import keras_rs
 
@@ -552,8 +554,13 @@ def _metrics(s: np.ndarray, rel, k: int) -> tuple[pd.DataFrame, np.ndarray]:
            "mrr": _keras_rs_values(keras_rs.metrics.MeanReciprocalRank(shuffle_ties=False), labels, preds)}
     outside = (n_rel > 0) & ~np.take_along_axis(rel_dense, top, axis=1).any(axis=1)
     if outside.any():
+        # Such a row keeps every movie scored at least as high as its best relevant movie (and its
+        # relevant movies): all that outrank that movie, so its rank, hence the MRR, is unchanged.
+        s_out, rel_out = s[outside], rel_dense[outside]
+        best = np.where(rel_out > 0, s_out, -np.inf).max(axis=1)
+        labels, preds = _pruned(s_out, rel_out, keep=s_out >= best[:, None])
         out["mrr"][outside] = _keras_rs_values(keras_rs.metrics.MeanReciprocalRank(shuffle_ties=False),
-                                               rel_dense[outside], s[outside])
+                                               labels, preds)
     for name in METRICS:
         out[name][n_rel == 0] = np.nan
     top = top[:, :k].copy()
@@ -684,6 +691,23 @@ def sampled_metrics(scores, split: TemporalSplit, part: str = "test", n_negative
     n_negatives = _check_count(n_negatives, "n_negatives", 1)
     s = check_scores(scores, split.n_users, split.n_movies)
     k = check_k(k, n_negatives + 1)
+    candidates, labels, owners = split._cached(("sampled", part, n_negatives, seed),
+                                               lambda: _sampled_candidates(split, part, n_negatives, seed))
+    preds = np.clip(s[owners[:, None], candidates], np.finfo(np.float32).min, np.finfo(np.float32).max)
+    per_target = {
+        "hr": _keras_rs_values(keras_rs.metrics.RecallAtK(k=k, shuffle_ties=False), labels, preds),
+        "ndcg": _keras_rs_values(keras_rs.metrics.NDCG(k=k, shuffle_ties=False), labels, preds),
+        "mrr": _keras_rs_values(keras_rs.metrics.MeanReciprocalRank(shuffle_ties=False), labels, preds),
+    }
+    frame = pd.DataFrame({"user": owners, **per_target}).groupby("user").mean()
+    n_rel = np.asarray(split.relevant(part).sum(axis=1)).reshape(-1).astype(np.int64)
+    out = pd.DataFrame({"n_relevant": n_rel}).join(frame)
+    return out[["n_relevant", *METRICS]]
+
+
+def _sampled_candidates(split: TemporalSplit, part: str, n_negatives: int,
+                        seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(candidates, labels, owners)`` of :func:`sampled_metrics`: the same draws for every model (kept with the split)."""
     rel, known = split.relevant(part), split.known(part)
     rng = np.random.default_rng(seed)
     rows, labels, owners = [], [], []
@@ -699,20 +723,10 @@ def sampled_metrics(scores, split: TemporalSplit, part: str = "test", n_negative
                              f"n_negatives={n_negatives}: lower n_negatives")
         for t in targets:
             candidates = np.sort(np.append(rng.choice(pool, n_negatives, replace=False), t))
-            rows.append(s[u, candidates])
+            rows.append(candidates)
             labels.append(candidates == t)
             owners.append(u)
-    preds = np.clip(np.stack(rows), np.finfo(np.float32).min, np.finfo(np.float32).max)
-    labels = np.stack(labels).astype(np.float32)
-    per_target = {
-        "hr": _keras_rs_values(keras_rs.metrics.RecallAtK(k=k, shuffle_ties=False), labels, preds),
-        "ndcg": _keras_rs_values(keras_rs.metrics.NDCG(k=k, shuffle_ties=False), labels, preds),
-        "mrr": _keras_rs_values(keras_rs.metrics.MeanReciprocalRank(shuffle_ties=False), labels, preds),
-    }
-    frame = pd.DataFrame({"user": owners, **per_target}).groupby("user").mean()
-    n_rel = np.asarray(rel.sum(axis=1)).reshape(-1).astype(np.int64)
-    out = pd.DataFrame({"n_relevant": n_rel}).join(frame)
-    return out[["n_relevant", *METRICS]]
+    return np.stack(rows), np.stack(labels).astype(np.float32), np.array(owners, dtype=np.int64)
 
 
 # --------------------------------------------------------------------------------------
