@@ -529,6 +529,31 @@ def _pruned(s: np.ndarray, rel_dense: np.ndarray, top: np.ndarray | None = None,
     return labels, preds
 
 
+def _pruned_top(s: np.ndarray, rel, top: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_pruned` for each row's ``top`` movies and its relevant movies, with ``rel`` sparse.
+
+    Returns ``(labels, preds, found)``: the same rows as ``_pruned(s, rel.toarray(), top)``, built
+    from the kept cells only instead of users × movies dense arrays (this runs after every epoch
+    of a ranker's training), and whether each row has a relevant movie among its ``top``.
+    """
+    n_rows, n_movies = s.shape
+    rel = rel.tocsr()
+    rel_rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(rel.indptr))
+    rel_keys = rel_rows * n_movies + rel.indices.astype(np.int64)
+    top_keys = (np.arange(n_rows, dtype=np.int64)[:, None] * n_movies + top).reshape(-1)
+    keys = np.unique(np.concatenate([top_keys, rel_keys]))  # row-major: each row's columns in order
+    rows, cols = keys // n_movies, keys % n_movies
+    counts = np.bincount(rows, minlength=n_rows)
+    position = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    width = int(counts.max())
+    preds = np.full((n_rows, width), -np.inf, dtype=np.float32)
+    labels = np.zeros((n_rows, width), dtype=np.float32)
+    preds[rows, position] = s[rows, cols]
+    labels[rows, position] = np.isin(keys, rel_keys, assume_unique=True)
+    found = np.isin(top_keys, rel_keys).reshape(top.shape).any(axis=1)
+    return labels, preds, found
+
+
 def _metrics(s: np.ndarray, rel, k: int) -> tuple[pd.DataFrame, np.ndarray]:
     """Per-row metrics (by keras-rs) and the top-k lists, from prepared scores and relevance.
 
@@ -544,23 +569,27 @@ def _metrics(s: np.ndarray, rel, k: int) -> tuple[pd.DataFrame, np.ndarray]:
     import keras_rs
 
     n_rows, n_movies = s.shape
-    rel_dense = rel.toarray().astype(np.float32)
+    rel = rel.tocsr()
     top = _top_k(s, min(n_movies, max(k, _WINDOW)))
-    labels, preds = _pruned(s, rel_dense, top)
-    n_rel = rel_dense.sum(axis=1).astype(np.int64)
+    labels, preds, found = _pruned_top(s, rel, top)
+    n_rel = np.diff(rel.indptr).astype(np.int64)
     out = {"n_relevant": n_rel,
            "hr": _keras_rs_values(keras_rs.metrics.RecallAtK(k=k, shuffle_ties=False), labels, preds),
            "ndcg": _keras_rs_values(keras_rs.metrics.NDCG(k=k, shuffle_ties=False), labels, preds),
            "mrr": _keras_rs_values(keras_rs.metrics.MeanReciprocalRank(shuffle_ties=False), labels, preds)}
-    outside = (n_rel > 0) & ~np.take_along_axis(rel_dense, top, axis=1).any(axis=1)
+    outside = (n_rel > 0) & ~found
     if outside.any():
         # Such a row keeps every movie scored at least as high as its best relevant movie (and its
         # relevant movies): all that outrank that movie, so its rank, hence the MRR, is unchanged.
-        s_out, rel_out = s[outside], rel_dense[outside]
-        best = np.where(rel_out > 0, s_out, -np.inf).max(axis=1)
-        labels, preds = _pruned(s_out, rel_out, keep=s_out >= best[:, None])
-        out["mrr"][outside] = _keras_rs_values(keras_rs.metrics.MeanReciprocalRank(shuffle_ties=False),
-                                               labels, preds)
+        # Rows with about as many kept movies go to keras-rs together, so that little is padding.
+        rows_out = np.flatnonzero(outside)
+        s_out, rel_out = s[rows_out], rel[rows_out].toarray().astype(np.float32)
+        keep = s_out >= np.where(rel_out > 0, s_out, -np.inf).max(axis=1)[:, None]
+        by_size = np.argsort(keep.sum(axis=1), kind="stable")
+        for chunk in np.array_split(by_size, max(1, len(by_size) // 64)):
+            labels, preds = _pruned(s_out[chunk], rel_out[chunk], keep=keep[chunk])
+            out["mrr"][rows_out[chunk]] = _keras_rs_values(
+                keras_rs.metrics.MeanReciprocalRank(shuffle_ties=False), labels, preds)
     for name in METRICS:
         out[name][n_rel == 0] = np.nan
     top = top[:, :k].copy()
@@ -591,10 +620,10 @@ def _hr_values(s: np.ndarray, rel, k: int) -> np.ndarray:
     """Per-row HR@k by keras-rs ``RecallAtK`` on each row's top k and relevant movies (NaN: no relevant)."""
     import keras_rs
 
-    rel_dense = rel.toarray().astype(np.float32)
-    labels, preds = _pruned(s, rel_dense, _top_k(s, k))
+    rel = rel.tocsr()
+    labels, preds, _ = _pruned_top(s, rel, _top_k(s, k))
     values = _keras_rs_values(keras_rs.metrics.RecallAtK(k=k, shuffle_ties=False), labels, preds)
-    values[rel_dense.sum(axis=1) == 0] = np.nan
+    values[np.diff(rel.indptr) == 0] = np.nan
     return values
 
 
