@@ -736,7 +736,10 @@ def sampled_metrics(scores, split: TemporalSplit, part: str = "test", n_negative
 
 def _sampled_candidates(split: TemporalSplit, part: str, n_negatives: int,
                         seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(candidates, labels, owners)`` of :func:`sampled_metrics`: the same draws for every model (kept with the split)."""
+    """``(candidates, labels, owners)`` of :func:`sampled_metrics`: the same draws for every model.
+
+    Kept with the split, so that comparing several models draws the negatives once.
+    """
     rel, known = split.relevant(part), split.known(part)
     rng = np.random.default_rng(seed)
     rows, labels, owners = [], [], []
