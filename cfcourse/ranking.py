@@ -506,16 +506,18 @@ def _keras_rs_values(metric, labels: np.ndarray, preds: np.ndarray) -> np.ndarra
 _WINDOW = 200
 
 
-def _pruned(s: np.ndarray, rel_dense: np.ndarray, top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row cut down to its ``top`` movies and its relevant movies, kept in column order.
+def _pruned(s: np.ndarray, rel_dense: np.ndarray, top: np.ndarray | None = None,
+            keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each row cut down to its ``top`` movies (or the cells of ``keep``) and its relevant movies, in column order.
 
     Rows are padded at the end with -inf scores and 0 labels. On such a row every movie that
     outranks a kept movie in the full row is kept too, in the same relative order (equal scores
     keep their column order, hence the tie rule), so the rank of each kept movie is unchanged.
     """
     n_rows = s.shape[0]
-    keep = rel_dense > 0
-    np.put_along_axis(keep, top, True, axis=1)
+    keep = rel_dense > 0 if keep is None else keep | (rel_dense > 0)
+    if top is not None:
+        np.put_along_axis(keep, top, True, axis=1)
     rows, cols = np.nonzero(keep)  # row-major: each row's columns in increasing order
     counts = np.bincount(rows, minlength=n_rows)
     position = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -525,6 +527,31 @@ def _pruned(s: np.ndarray, rel_dense: np.ndarray, top: np.ndarray) -> tuple[np.n
     preds[rows, position] = s[rows, cols]
     labels[rows, position] = rel_dense[rows, cols]
     return labels, preds
+
+
+def _pruned_top(s: np.ndarray, rel, top: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_pruned` for each row's ``top`` movies and its relevant movies, with ``rel`` sparse.
+
+    Returns ``(labels, preds, found)``: the same rows as ``_pruned(s, rel.toarray(), top)``, built
+    from the kept cells only instead of users × movies dense arrays (this runs after every epoch
+    of a ranker's training), and whether each row has a relevant movie among its ``top``.
+    """
+    n_rows, n_movies = s.shape
+    rel = rel.tocsr()
+    rel_rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(rel.indptr))
+    rel_keys = rel_rows * n_movies + rel.indices.astype(np.int64)
+    top_keys = (np.arange(n_rows, dtype=np.int64)[:, None] * n_movies + top).reshape(-1)
+    keys = np.unique(np.concatenate([top_keys, rel_keys]))  # row-major: each row's columns in order
+    rows, cols = keys // n_movies, keys % n_movies
+    counts = np.bincount(rows, minlength=n_rows)
+    position = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    width = int(counts.max())
+    preds = np.full((n_rows, width), -np.inf, dtype=np.float32)
+    labels = np.zeros((n_rows, width), dtype=np.float32)
+    preds[rows, position] = s[rows, cols]
+    labels[rows, position] = np.isin(keys, rel_keys, assume_unique=True)
+    found = np.isin(top_keys, rel_keys).reshape(top.shape).any(axis=1)
+    return labels, preds, found
 
 
 def _metrics(s: np.ndarray, rel, k: int) -> tuple[pd.DataFrame, np.ndarray]:
@@ -537,23 +564,32 @@ def _metrics(s: np.ndarray, rel, k: int) -> tuple[pd.DataFrame, np.ndarray]:
       HR@k and NDCG@k only depend on the top k and the relevant movies, and MRR only on the
       movies ranked above the best relevant one, so all three are exact on the pruned rows...
     - ...except MRR for a row whose relevant movies all rank below the window: those rows (and
-      only those) are given to keras-rs whole.
+      only those) keep every movie scored at least as high as their best relevant movie instead.
     """
     import keras_rs
 
     n_rows, n_movies = s.shape
-    rel_dense = rel.toarray().astype(np.float32)
+    rel = rel.tocsr()
     top = _top_k(s, min(n_movies, max(k, _WINDOW)))
-    labels, preds = _pruned(s, rel_dense, top)
-    n_rel = rel_dense.sum(axis=1).astype(np.int64)
+    labels, preds, found = _pruned_top(s, rel, top)
+    n_rel = np.diff(rel.indptr).astype(np.int64)
     out = {"n_relevant": n_rel,
            "hr": _keras_rs_values(keras_rs.metrics.RecallAtK(k=k, shuffle_ties=False), labels, preds),
            "ndcg": _keras_rs_values(keras_rs.metrics.NDCG(k=k, shuffle_ties=False), labels, preds),
            "mrr": _keras_rs_values(keras_rs.metrics.MeanReciprocalRank(shuffle_ties=False), labels, preds)}
-    outside = (n_rel > 0) & ~np.take_along_axis(rel_dense, top, axis=1).any(axis=1)
+    outside = (n_rel > 0) & ~found
     if outside.any():
-        out["mrr"][outside] = _keras_rs_values(keras_rs.metrics.MeanReciprocalRank(shuffle_ties=False),
-                                               rel_dense[outside], s[outside])
+        # Such a row keeps every movie scored at least as high as its best relevant movie (and its
+        # relevant movies): all that outrank that movie, so its rank, hence the MRR, is unchanged.
+        # Rows with about as many kept movies go to keras-rs together, so that little is padding.
+        rows_out = np.flatnonzero(outside)
+        s_out, rel_out = s[rows_out], rel[rows_out].toarray().astype(np.float32)
+        keep = s_out >= np.where(rel_out > 0, s_out, -np.inf).max(axis=1)[:, None]
+        by_size = np.argsort(keep.sum(axis=1), kind="stable")
+        for chunk in np.array_split(by_size, max(1, len(by_size) // 64)):
+            labels, preds = _pruned(s_out[chunk], rel_out[chunk], keep=keep[chunk])
+            out["mrr"][rows_out[chunk]] = _keras_rs_values(
+                keras_rs.metrics.MeanReciprocalRank(shuffle_ties=False), labels, preds)
     for name in METRICS:
         out[name][n_rel == 0] = np.nan
     top = top[:, :k].copy()
@@ -584,10 +620,10 @@ def _hr_values(s: np.ndarray, rel, k: int) -> np.ndarray:
     """Per-row HR@k by keras-rs ``RecallAtK`` on each row's top k and relevant movies (NaN: no relevant)."""
     import keras_rs
 
-    rel_dense = rel.toarray().astype(np.float32)
-    labels, preds = _pruned(s, rel_dense, _top_k(s, k))
+    rel = rel.tocsr()
+    labels, preds, _ = _pruned_top(s, rel, _top_k(s, k))
     values = _keras_rs_values(keras_rs.metrics.RecallAtK(k=k, shuffle_ties=False), labels, preds)
-    values[rel_dense.sum(axis=1) == 0] = np.nan
+    values[np.diff(rel.indptr) == 0] = np.nan
     return values
 
 
@@ -684,6 +720,26 @@ def sampled_metrics(scores, split: TemporalSplit, part: str = "test", n_negative
     n_negatives = _check_count(n_negatives, "n_negatives", 1)
     s = check_scores(scores, split.n_users, split.n_movies)
     k = check_k(k, n_negatives + 1)
+    candidates, labels, owners = split._cached(("sampled", part, n_negatives, seed),
+                                               lambda: _sampled_candidates(split, part, n_negatives, seed))
+    preds = np.clip(s[owners[:, None], candidates], np.finfo(np.float32).min, np.finfo(np.float32).max)
+    per_target = {
+        "hr": _keras_rs_values(keras_rs.metrics.RecallAtK(k=k, shuffle_ties=False), labels, preds),
+        "ndcg": _keras_rs_values(keras_rs.metrics.NDCG(k=k, shuffle_ties=False), labels, preds),
+        "mrr": _keras_rs_values(keras_rs.metrics.MeanReciprocalRank(shuffle_ties=False), labels, preds),
+    }
+    frame = pd.DataFrame({"user": owners, **per_target}).groupby("user").mean()
+    n_rel = np.asarray(split.relevant(part).sum(axis=1)).reshape(-1).astype(np.int64)
+    out = pd.DataFrame({"n_relevant": n_rel}).join(frame)
+    return out[["n_relevant", *METRICS]]
+
+
+def _sampled_candidates(split: TemporalSplit, part: str, n_negatives: int,
+                        seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(candidates, labels, owners)`` of :func:`sampled_metrics`: the same draws for every model.
+
+    Kept with the split, so that comparing several models draws the negatives once.
+    """
     rel, known = split.relevant(part), split.known(part)
     rng = np.random.default_rng(seed)
     rows, labels, owners = [], [], []
@@ -699,20 +755,10 @@ def sampled_metrics(scores, split: TemporalSplit, part: str = "test", n_negative
                              f"n_negatives={n_negatives}: lower n_negatives")
         for t in targets:
             candidates = np.sort(np.append(rng.choice(pool, n_negatives, replace=False), t))
-            rows.append(s[u, candidates])
+            rows.append(candidates)
             labels.append(candidates == t)
             owners.append(u)
-    preds = np.clip(np.stack(rows), np.finfo(np.float32).min, np.finfo(np.float32).max)
-    labels = np.stack(labels).astype(np.float32)
-    per_target = {
-        "hr": _keras_rs_values(keras_rs.metrics.RecallAtK(k=k, shuffle_ties=False), labels, preds),
-        "ndcg": _keras_rs_values(keras_rs.metrics.NDCG(k=k, shuffle_ties=False), labels, preds),
-        "mrr": _keras_rs_values(keras_rs.metrics.MeanReciprocalRank(shuffle_ties=False), labels, preds),
-    }
-    frame = pd.DataFrame({"user": owners, **per_target}).groupby("user").mean()
-    n_rel = np.asarray(rel.sum(axis=1)).reshape(-1).astype(np.int64)
-    out = pd.DataFrame({"n_relevant": n_rel}).join(frame)
-    return out[["n_relevant", *METRICS]]
+    return np.stack(rows), np.stack(labels).astype(np.float32), np.array(owners, dtype=np.int64)
 
 
 # --------------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def _summed_mse(y_true, y_pred):
 
 def train_side_by_side(models: Mapping[str, object], split, *, epochs: int = 30, batch_size: int = 1024,
                        learning_rate: float = 5e-3, patience: int = 2, seed: int | None = 42,
-                       verbose: int = 0) -> SideBySideResult:
+                       verbose: int = 0, steps_per_execution: int = 1) -> SideBySideResult:
     """Fit every model of ``models`` (name → unbuilt Keras rating model) on ``split`` in one ``fit``.
 
     The arguments are those of :func:`cfcourse.training.train`, and mean the same for each model:
@@ -98,6 +98,8 @@ def train_side_by_side(models: Mapping[str, object], split, *, epochs: int = 30,
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
     if patience < 0:
         raise ValueError(f"patience must be 0 or more epochs, got {patience}")
+    if steps_per_execution < 1:
+        raise ValueError(f"steps_per_execution must be positive, got {steps_per_execution}")
     for attr in ("x_train", "y_train", "x_valid", "y_valid"):
         if not hasattr(split, attr):
             raise TypeError(f"train_side_by_side expects a cfcourse.data.Split, got {type(split).__name__}")
@@ -113,7 +115,8 @@ def train_side_by_side(models: Mapping[str, object], split, *, epochs: int = 30,
     both = models if stacked else SideBySide(members)
     if seed is not None:
         seed_everything(seed)
-    both.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=_summed_mse)
+    both.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=_summed_mse,
+                 steps_per_execution=steps_per_execution)
     x_valid, y_valid = np.asarray(split.x_valid), np.asarray(split.y_valid, dtype=np.float64)
     n = len(names)
 

@@ -261,7 +261,7 @@ def log_popularity(counts) -> np.ndarray:
 
 def train_ranker(model, split, *, epochs: int = 30, batch_size: int = 64, learning_rate: float = 0.03,
                  patience: int = 3, k: int = 10, weighting: str = "interaction", init_popularity: bool = True,
-                 seed: int | None = 42, verbose: int = 0) -> RankerTrainResult:
+                 seed: int | None = 42, verbose: int = 0, steps_per_execution: int = 1) -> RankerTrainResult:
     """Train a ranker (e.g. :class:`cfcourse.models.SoftmaxRanker`) on a :class:`~cfcourse.ranking.TemporalSplit`.
 
     The model maps user indices to one logit per movie. It is fitted with Adam on the softmax
@@ -283,6 +283,8 @@ def train_ranker(model, split, *, epochs: int = 30, batch_size: int = 64, learni
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
     if patience < 0:
         raise ValueError(f"patience must be 0 or more epochs, got {patience}")
+    if steps_per_execution < 1:
+        raise ValueError(f"steps_per_execution must be positive, got {steps_per_execution}")
     for attr in ("interactions", "relevant", "known", "n_valid"):
         if not hasattr(split, attr):
             raise TypeError(f"train_ranker expects a ranking.TemporalSplit (from ranking.temporal_split), "
@@ -304,7 +306,8 @@ def train_ranker(model, split, *, epochs: int = 30, batch_size: int = 64, learni
     relevant, known = split.relevant("valid"), split.known("valid")
 
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+                  steps_per_execution=steps_per_execution)
     validation = best_hit_rate_callback(lambda m: keras.ops.convert_to_numpy(m(users, training=False)),
                                         relevant, known, k=k, patience=patience)
     start = time.perf_counter()

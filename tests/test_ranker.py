@@ -129,6 +129,17 @@ def test_train_ranker_stops_after_patience_epochs_without_progress(split):
     assert (best, stop) == (result.best_epoch, len(values))
 
 
+def test_steps_per_execution_takes_the_same_steps(split):
+    """Several steps per call into the backend: the same steps in the same order, so the same weights."""
+    one, r1 = fit(split, epochs=3, batch_size=8, patience=3)
+    many, r5 = fit(split, epochs=3, batch_size=8, patience=3, steps_per_execution=5)
+    for a, b in zip(one.get_weights(), many.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert r1.history["val_hr"].tolist() == r5.history["val_hr"].tolist()
+    with pytest.raises(ValueError, match="steps_per_execution must be positive"):
+        fit(split, epochs=1, steps_per_execution=0)
+
+
 def test_train_ranker_starts_from_popularity(split):
     model, _ = fit(split, epochs=1, learning_rate=1e-12)
     counts = split.train_counts() + 1.0

@@ -43,6 +43,22 @@ def test_each_stacked_member_follows_the_path_of_its_own_model():
     assert list(together.summary.index) == ["width 2, seed 7", "width 3, seed 8"]
 
 
+def test_steps_per_execution_gives_the_same_weights():
+    split = small_split()
+    runs = []
+    for steps in (1, 4):
+        stacked = widths.StackedDotWithBias(split.n_users, split.n_movies, [2, 3], [7, 8],
+                                            min_rating=split.min_rating, max_rating=split.max_rating, l2=1e-3)
+        result = side_by_side.train_side_by_side(stacked, split, batch_size=20, learning_rate=0.02, epochs=2,
+                                                 seed=3, steps_per_execution=steps)
+        runs.append((stacked.get_weights(), result.summary["val_rmse"].tolist()))
+    for a, b in zip(runs[0][0], runs[1][0]):
+        np.testing.assert_array_equal(a, b)
+    assert runs[0][1] == runs[1][1]
+    with pytest.raises(ValueError, match="steps_per_execution must be positive"):
+        side_by_side.train_side_by_side(stacked, split, epochs=1, steps_per_execution=0)
+
+
 def test_members_keep_their_own_best_epoch():
     split = small_split(1)
     stacked = widths.StackedDotWithBias(split.n_users, split.n_movies, [1, 8], [1, 2], l2=0.0)
