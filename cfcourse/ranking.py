@@ -519,14 +519,20 @@ def _pruned(s: np.ndarray, rel_dense: np.ndarray, top: np.ndarray | None = None,
     if top is not None:
         np.put_along_axis(keep, top, True, axis=1)
     rows, cols = np.nonzero(keep)  # row-major: each row's columns in increasing order
+    return _packed(n_rows, rows, s[rows, cols], rel_dense[rows, cols])
+
+
+def _packed(n_rows: int, rows: np.ndarray, scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kept cells (``rows`` sorted, each row's cells in column order) packed to the left of
+    ``(n_rows, widest row)`` arrays: ``(labels, preds)``, padded with 0 labels and -inf scores."""
     counts = np.bincount(rows, minlength=n_rows)
     position = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
     width = int(counts.max())
     preds = np.full((n_rows, width), -np.inf, dtype=np.float32)
-    labels = np.zeros((n_rows, width), dtype=np.float32)
-    preds[rows, position] = s[rows, cols]
-    labels[rows, position] = rel_dense[rows, cols]
-    return labels, preds
+    packed = np.zeros((n_rows, width), dtype=np.float32)
+    preds[rows, position] = scores
+    packed[rows, position] = labels
+    return packed, preds
 
 
 def _pruned_top(s: np.ndarray, rel, top: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -543,13 +549,7 @@ def _pruned_top(s: np.ndarray, rel, top: np.ndarray) -> tuple[np.ndarray, np.nda
     top_keys = (np.arange(n_rows, dtype=np.int64)[:, None] * n_movies + top).reshape(-1)
     keys = np.unique(np.concatenate([top_keys, rel_keys]))  # row-major: each row's columns in order
     rows, cols = keys // n_movies, keys % n_movies
-    counts = np.bincount(rows, minlength=n_rows)
-    position = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
-    width = int(counts.max())
-    preds = np.full((n_rows, width), -np.inf, dtype=np.float32)
-    labels = np.zeros((n_rows, width), dtype=np.float32)
-    preds[rows, position] = s[rows, cols]
-    labels[rows, position] = np.isin(keys, rel_keys, assume_unique=True)
+    labels, preds = _packed(n_rows, rows, s[rows, cols], np.isin(keys, rel_keys, assume_unique=True))
     found = np.isin(top_keys, rel_keys).reshape(top.shape).any(axis=1)
     return labels, preds, found
 
