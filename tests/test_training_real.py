@@ -23,10 +23,19 @@ def split():
     return data.load_split(folder)[2]
 
 
-def chapter_epochs() -> list[int]:
-    """The epochs chapter 6 passes to training.train, in order (dropout model, then L2 model)."""
-    text = (ROOT / "notebooks" / "06_reading_embeddings.md").read_text(encoding="utf-8")
+def chapter_epochs(chapter: str) -> list[int]:
+    """The epochs a chapter passes to training.train, in order (chapter 6: dropout model, then L2 model)."""
+    text = (ROOT / "notebooks" / f"{chapter}.md").read_text(encoding="utf-8")
     return [int(n) for n in re.findall(r"training\.train\(.*epochs=(\d+)", text)]
+
+
+def assert_same_run(stopped, fixed, epochs: int) -> None:
+    """Early stopping kept ``epochs`` and stopped two epochs later; the fixed-epoch run is the same model."""
+    assert stopped.best_epoch == epochs, stopped.history
+    assert len(stopped.history) == epochs + 2  # stopped after two epochs without a better one
+    for a, b in zip(stopped.model.get_weights(), fixed.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert fixed.val_rmse == stopped.val_rmse
 
 
 def bias_model(split, **options):
@@ -38,22 +47,17 @@ def bias_model(split, **options):
 @pytest.mark.slow
 @pytest.mark.parametrize("which, options", [(0, {}), (1, dict(user_dropout=0, movie_dropout=0, l2=1e-4))])
 def test_chapter_6_trains_the_epochs_early_stopping_keeps(split, which, options):
-    chosen = chapter_epochs()
+    chosen = chapter_epochs("06_reading_embeddings")
     assert len(chosen) == 2, chosen
     stopped = training.train(bias_model(split, **options), split, epochs=20, patience=2, seed=42)
-    assert stopped.best_epoch == chosen[which], stopped.history
-    assert len(stopped.history) == chosen[which] + 2  # stopped after two epochs without a better one
     fixed = training.train(bias_model(split, **options), split, epochs=chosen[which], patience=2, seed=42)
-    for a, b in zip(stopped.model.get_weights(), fixed.model.get_weights()):
-        np.testing.assert_array_equal(a, b)
-    assert fixed.val_rmse == stopped.val_rmse
+    assert_same_run(stopped, fixed, chosen[which])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("embedding, initializer", [("diy", None), ("keras", "post"), ("diy", "post")])
 def test_chapter_5_trains_the_epochs_early_stopping_keeps(split, embedding, initializer):
-    text = (ROOT / "notebooks" / "05_diy_embedding.md").read_text(encoding="utf-8")
-    chosen = [int(n) for n in re.findall(r"training\.train\(.*epochs=(\d+)", text)]
+    chosen = chapter_epochs("05_diy_embedding")
     assert len(chosen) == 1, chosen
 
     def fit(epochs):
@@ -64,9 +68,4 @@ def test_chapter_5_trains_the_epochs_early_stopping_keeps(split, embedding, init
         return training.train(model, split, epochs=epochs, batch_size=1024, learning_rate=5e-3, patience=2,
                               seed=42)
 
-    stopped, fixed = fit(20), fit(chosen[0])
-    assert stopped.best_epoch == chosen[0], stopped.history
-    assert len(stopped.history) == chosen[0] + 2
-    for a, b in zip(stopped.model.get_weights(), fixed.model.get_weights()):
-        np.testing.assert_array_equal(a, b)
-    assert fixed.val_rmse == stopped.val_rmse
+    assert_same_run(fit(20), fit(chosen[0]), chosen[0])
