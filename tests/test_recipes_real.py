@@ -24,3 +24,29 @@ def test_chapter_9_ranker_epochs_are_those_early_stopping_keeps(split):
     fixed = recommenders.SoftmaxModel(epochs=7).fit(split)  # what chapter 9 passes
     assert len(fixed.result_.history) == 7
     np.testing.assert_array_equal(fixed.score(split, "test"), stopped.score(split, "test"))
+
+
+@pytest.mark.slow
+def test_chapter_7_rating_model_epochs_are_those_early_stopping_keeps(split):
+    recipe = dict(batch_size=2048, learning_rate=0.01)  # what chapter 7 passes
+    stopped = recommenders.RatingModel(**recipe).fit(split)  # at most 30 epochs, patience 2
+    assert stopped.result_.best_epoch == 9, stopped.result_.history
+    assert len(stopped.result_.history) == 11
+    fixed = recommenders.RatingModel(epochs=9, **recipe).fit(split)
+    assert fixed.result_.val_rmse == stopped.result_.val_rmse
+
+
+@pytest.mark.slow
+def test_chapter_7_ranker_keeps_epoch_7_and_its_eighth_epoch_is_the_same(split):
+    from cfcourse import models, training
+
+    def ranker(**options):  # as chapter 7 builds and trains it
+        training.seed_everything(42)
+        model = models.SoftmaxRanker(split.n_users, split.n_movies, embedding_dim=64)
+        return training.train_ranker(model, split, **options)
+
+    stopped = ranker()  # the defaults: at most 30 epochs, patience 3
+    assert stopped.best_epoch == 7, stopped.history
+    fixed = ranker(epochs=8)  # what chapter 7 passes: the best epoch and one more
+    np.testing.assert_allclose(fixed.history["loss"], stopped.history["loss"].iloc[:8])
+    assert fixed.best_epoch == 7 and fixed.val_hr == stopped.val_hr
