@@ -221,12 +221,17 @@ def run_scale(sizes: list[int], root: Path, settings: ScaleSettings = ScaleSetti
 
 
 def measure_in_session(spark, sizes: list[int], root: str | os.PathLike,
-                       settings: ScaleSettings = ScaleSettings()) -> pd.DataFrame:
+                       settings: ScaleSettings = ScaleSettings(),
+                       engines: tuple[str, ...] = ("als", "keras")) -> pd.DataFrame:
     """A small version of the benchmark for a notebook: ALS in the open ``spark`` session, Keras here.
 
     Same rows as :func:`run_scale` except the peak memory, which one shared process cannot
-    attribute to one engine. Meant for sizes up to about a million ratings.
+    attribute to one engine. ``engines`` picks what is measured at each size: ``"als"``,
+    ``"keras"`` or both. Meant for sizes up to about a million ratings.
     """
+    engines = tuple(engines)
+    if not engines or any(e not in ("als", "keras") for e in engines):
+        raise ValueError(f"engines must name 'als', 'keras' or both, got {engines!r}")
     from . import spark as sp
     from .models import DotWithBias
     from .parquet import count_rows
@@ -240,16 +245,19 @@ def measure_in_session(spark, sizes: list[int], root: str | os.PathLike,
     for n in sorted(int(s) for s in sizes):
         data = generate(n, Path(root) / f"ratings-{n}-seed{settings.seed}", seed=settings.seed)
         n_train = count_rows(data.train)
-        train = sp.read_ratings(spark, data.train)
-        start = time.perf_counter()
-        model = sp.fit_als(train, rank=settings.als_rank, max_iter=settings.als_iterations,
-                           reg_param=settings.als_reg, seed=settings.seed, blocks=cores)
-        seconds = time.perf_counter() - start
-        evaluation = sp.evaluate_als(model, sp.read_ratings(spark, data.valid), sp.mean_rating(train))
         common = dict(size=n, n_train=n_train, users=data.n_users, movies=data.n_movies,
                       noise_floor=data.noise_floor_rmse)
-        rows.append(dict(common, engine=f"Spark ALS, {master}", passes=settings.als_iterations, seconds=seconds,
-                         rmse=evaluation.rmse))
+        if "als" in engines:
+            train = sp.read_ratings(spark, data.train)
+            start = time.perf_counter()
+            model = sp.fit_als(train, rank=settings.als_rank, max_iter=settings.als_iterations,
+                               reg_param=settings.als_reg, seed=settings.seed, blocks=cores)
+            seconds = time.perf_counter() - start
+            evaluation = sp.evaluate_als(model, sp.read_ratings(spark, data.valid), sp.mean_rating(train))
+            rows.append(dict(common, engine=f"Spark ALS, {master}", passes=settings.als_iterations,
+                             seconds=seconds, rmse=evaluation.rmse))
+        if "keras" not in engines:
+            continue
         seed_everything(settings.seed)
         fit = fit_streaming(DotWithBias(data.n_users, data.n_movies), data.train, data.valid,
                             passes=settings.keras_passes, batch_size=settings.keras_batch,

@@ -27,6 +27,14 @@ def test_bad_sizes_stop_the_benchmark_with_a_message(capsys):
         benchmark.main(["--scale", "1e5", "--keras-passes", "0"])
 
 
+def test_measure_in_session_names_the_engines_it_knows(tmp_path):
+    """A misspelt or empty engine list is refused before anything is generated or fitted."""
+    for engines in (("spark",), (), ("als", "torch")):
+        with pytest.raises(ValueError, match="engines must name 'als', 'keras' or both"):
+            scaling.measure_in_session(None, [1_000], tmp_path, engines=engines)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_labels():
     assert [scaling.label(n) for n in (999, 100_000, 1_000_000, 2_500_000, 25_000_000)] == [
         "999", "100k", "1M", "2.5M", "25M"]

@@ -49,8 +49,12 @@ def bias_model(split, **options):
 def test_chapter_6_trains_the_epochs_early_stopping_keeps(split, which, options):
     chosen = chapter_epochs("06_reading_embeddings")
     assert len(chosen) == 2, chosen
-    stopped = training.train(bias_model(split, **options), split, epochs=20, patience=2, seed=42)
-    fixed = training.train(bias_model(split, **options), split, epochs=chosen[which], patience=2, seed=42)
+    # chapter 6's own recipe: batches of 4,096, learning rate 0.01
+    text = (ROOT / "notebooks" / "06_reading_embeddings.md").read_text(encoding="utf-8")
+    assert "recipe = dict(batch_size=4096, learning_rate=1e-2, seed=42)" in text
+    recipe = dict(batch_size=4096, learning_rate=1e-2, patience=2, seed=42)
+    stopped = training.train(bias_model(split, **options), split, epochs=20, **recipe)
+    fixed = training.train(bias_model(split, **options), split, epochs=chosen[which], **recipe)
     assert_same_run(stopped, fixed, chosen[which])
 
 
