@@ -18,15 +18,6 @@ def split():
 
 
 @pytest.mark.slow
-def test_chapter_9_ranker_epochs_are_those_early_stopping_keeps(split):
-    stopped = recommenders.SoftmaxModel().fit(split)  # the defaults: at most 30 epochs, patience 3
-    assert stopped.result_.best_epoch == 7, stopped.result_.history
-    fixed = recommenders.SoftmaxModel(epochs=7).fit(split)  # what chapter 9 passes
-    assert len(fixed.result_.history) == 7
-    np.testing.assert_array_equal(fixed.score(split, "test"), stopped.score(split, "test"))
-
-
-@pytest.mark.slow
 def test_chapter_7_rating_model_epochs_are_those_early_stopping_keeps(split):
     recipe = dict(batch_size=2048, learning_rate=0.01)  # what chapter 7 passes
     stopped = recommenders.RatingModel(**recipe).fit(split)  # at most 30 epochs, patience 2
