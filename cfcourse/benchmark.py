@@ -522,7 +522,9 @@ def attention_rows(split, names: Sequence[str] | None = None, recipe: dict | Non
     """Train the self-attention recommender and its ablations; EASE and popularity beside them.
 
     Returns ``(table, gaps)``: ``table`` is :func:`cfcourse.ranking.comparison_table`'s rows (with
-    ``best epoch`` and ``epochs run`` added); ``gaps`` the paired HR@10 and NDCG@10 differences
+    ``best epoch``, ``epochs run``, ``training CPU s`` (the process's CPU time while training, all
+    threads), ``prediction s`` (scoring every user of the split once more, timed), ``parameters``
+    and ``weights MB`` (parameters × 4 bytes) added for the attention rows); ``gaps`` the paired HR@10 and NDCG@10 differences
     (mean, 95% CI low, high) of each ablation to the full model and of each model to EASE, on the
     test part. ``names`` picks ablations from :data:`ATTENTION_ABLATIONS` (default: all);
     ``recipe`` replaces :data:`ATTENTION_RECIPE`'s entries it names.
@@ -553,6 +555,12 @@ def attention_rows(split, names: Sequence[str] | None = None, recipe: dict | Non
         rows.append(details[name].row.copy())
         rows[-1]["best epoch"] = model.result_.best_epoch
         rows[-1]["epochs run"] = len(model.result_.history)
+        rows[-1]["training CPU s"] = model.result_.cpu_seconds
+        start = time.perf_counter()
+        model.score(split, "test")  # every user of the split, as the protocol scores them
+        rows[-1]["prediction s"] = time.perf_counter() - start
+        rows[-1]["parameters"] = model.model_.count_params()
+        rows[-1]["weights MB"] = model.model_.count_params() * 4 / 1e6  # float32
     table = comparison_table(rows)
     full = chosen[0] if chosen else None
     gaps = []
@@ -587,15 +595,26 @@ def attention_main(args) -> int:
     table, gaps = attention_rows(split, names, progress=lambda m: print(f"  fitting {m} ...", file=sys.stderr,
                                                                         flush=True))
     shown = format_comparison(table, compact=False)
-    for column in ("best epoch", "epochs run"):
+    # the NDCG@10 interval beside its mean (format_comparison shows HR@10's only)
+    at = list(shown.columns).index("NDCG@10") + 1
+    for offset, side in enumerate(("low", "high")):
+        shown.insert(at + offset, f"NDCG {side}", table[f"NDCG@10 {side}"].map(lambda v: f"{v:.3f}"))
+    for column in ("best epoch", "epochs run", "training CPU s", "parameters"):
         if column in table:
-            shown[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
+            shown[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{int(round(v))}")
+    for column in ("prediction s", "weights MB"):
+        if column in table:
+            shown[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(shown.to_string())
         ease = table.loc["EASE", "HR@10"]
         print("\nHR@10 relative to EASE: " + ", ".join(f"{n} {table.loc[n, 'HR@10'] / ease:.2f}x" for n in names))
         print("\nPaired differences over users (mean and 95% bootstrap CI):")
         print(gaps.to_string(index=False, float_format=lambda v: f"{v:+.4f}"))
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+    print(f"\nPeak resident memory of this process: {peak:.0f} MB. Load average at the end: {_load_average()}.")
     print(f"\nattention benchmark took {time.perf_counter() - start:.0f} s")
     return 0
 
