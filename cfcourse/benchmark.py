@@ -524,9 +524,9 @@ def attention_rows(split, names: Sequence[str] | None = None, recipe: dict | Non
     Returns ``(table, gaps)``: ``table`` is :func:`cfcourse.ranking.comparison_table`'s rows (with
     ``best epoch``, ``epochs run``, ``training CPU s`` (the process's CPU time while training, all
     threads), ``prediction s`` (scoring every user of the split once more, timed), ``parameters``
-    and ``weights MB`` (parameters × 4 bytes) added for the attention rows); ``gaps`` the paired HR@10 and NDCG@10 differences
-    (mean, 95% CI low, high) of each ablation to the full model and of each model to EASE, on the
-    test part. ``names`` picks ablations from :data:`ATTENTION_ABLATIONS` (default: all);
+    and ``weights MB`` (parameters × 4 bytes) added for the attention rows); ``gaps`` the paired HR@10
+    and NDCG@10 differences (mean, 95% CI low, high) of each ablation to the full model and of each
+    model to EASE, on the test part. ``names`` picks ablations from :data:`ATTENTION_ABLATIONS` (default: all);
     ``recipe`` replaces :data:`ATTENTION_RECIPE`'s entries it names.
     """
     from . import recommenders as rec

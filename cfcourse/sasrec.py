@@ -41,7 +41,8 @@ from keras import ops
 from .recommenders import Recommender
 from .sequences import OOV, PAD, Vocabulary, _as_sequences, _whole_number, check_length, pad_histories
 
-__all__ = ["LOSSES", "SAMPLINGS", "SCHEDULES", "BODIES", "learning_rate_schedule", "TrainingSequences", "training_sequences", "shuffle_histories", "length_batches",
+__all__ = ["LOSSES", "SAMPLINGS", "SCHEDULES", "BODIES", "learning_rate_schedule", "TrainingSequences",
+           "training_sequences", "shuffle_histories", "length_batches",
            "SelfAttentionModel", "SelfAttentionTrainResult", "train_self_attention", "last_position_scores",
            "SelfAttentionRecommender"]
 
