@@ -498,22 +498,29 @@ def ranking_main(args) -> int:
 # --------------------------------------------------------------------------------------
 
 #: The full model's recipe (cfcourse.sasrec): every training movie known (no vocabulary cut),
-#: histories up to 200, width 64, 2 blocks, full softmax, tied output table, Adam 1e-3 on
-#: length-bucketed batches of at most 4,096 positions, at most 80 epochs, patience 10 on the
-#: validation HR@10.
-ATTENTION_RECIPE = dict(max_length=200, embedding_dim=64, blocks=2, loss="softmax", tied=True,
-                        learning_rate=1e-3, tokens=4096, epochs=80, patience=10)
+#: histories up to 200, width 64, 2 blocks, dropout 0.2, tied output table; a softmax over 2,048
+#: negatives drawn once per batch in proportion to training popularity (logQ-corrected); Adam
+#: with one epoch of linear warm-up to 5e-3, then cosine decay to a tenth by epoch 20, on
+#: length-bucketed batches of at most 4,096 positions; the best of the 20 epochs on the
+#: validation HR@10. Chosen on the validation part (popularity draws 0.091 vs uniform 0.065 at 12
+#: epochs, still rising) to train in about 2 minutes on 2 cores (about 9 CPU s an epoch).
+ATTENTION_RECIPE = dict(max_length=200, embedding_dim=64, blocks=2, dropout=0.2, tied=True, loss="sampled",
+                        negatives=2048, sampling="popularity", learning_rate=5e-3, schedule="cosine",
+                        warmup_epochs=1, final_fraction=0.1, tokens=4096, epochs=20, patience=20)
 
-#: The ablations: each changes one thing of :data:`ATTENTION_RECIPE`.
+#: The ablations: each changes one thing of :data:`ATTENTION_RECIPE` (the first is the recipe itself).
 ATTENTION_ABLATIONS = {
-    "self-attention (full softmax)": {},
+    "self-attention (sampled softmax)": {},
+    # the recurrent body trained the same way (every position, the same loss, schedule and batches)
+    "GRU instead of attention": dict(body="gru"),
     "binary loss, one negative": dict(loss="binary"),
+    "shuffled histories (order control)": dict(shuffle_seed=0),
+    "full softmax": dict(loss="softmax"),
+    "uniform negatives": dict(sampling="uniform"),
+    "constant learning rate": dict(schedule="constant"),
     "histories of 50": dict(max_length=50),
     "no positions": dict(positions=False),
     "separate output table": dict(tied=False),
-    "shuffled histories (order control)": dict(shuffle_seed=0),
-    # the recurrent model trained the same way (every position, full softmax); it reads order itself
-    "GRU instead of attention": dict(body="gru", positions=False),
 }
 
 
@@ -555,6 +562,7 @@ def attention_rows(split, names: Sequence[str] | None = None, recipe: dict | Non
         rows.append(details[name].row.copy())
         rows[-1]["best epoch"] = model.result_.best_epoch
         rows[-1]["epochs run"] = len(model.result_.history)
+        rows[-1]["validation HR@10"] = model.result_.val_hr
         rows[-1]["training CPU s"] = model.result_.cpu_seconds
         start = time.perf_counter()
         model.score(split, "test")  # every user of the split, as the protocol scores them
@@ -602,6 +610,9 @@ def attention_main(args) -> int:
     for column in ("best epoch", "epochs run", "training CPU s", "parameters"):
         if column in table:
             shown[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{int(round(v))}")
+    for column in ("validation HR@10",):
+        if column in table:
+            shown[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
     for column in ("prediction s", "weights MB"):
         if column in table:
             shown[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
