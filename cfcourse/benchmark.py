@@ -7,7 +7,7 @@
     python3 tasks.py bench --only "dot"    # only the rows whose name contains "dot"
     python3 tasks.py bench --book          # what the book's results page reports (cached, see book_results)
     python3 tasks.py bench --ranking       # the recommenders on the ranking protocol (HR@10, NDCG@10, MRR, ...)
-    python3 tasks.py bench --attention     # self-attention over whole histories and its ablations (long: ~1 h)
+    python3 tasks.py bench --attention     # self-attention over whole histories and its ablations (~2 min a row)
     python3 tasks.py bench --widths        # how many dimensions: dot + bias and the deep model, widths 2-128, 3 seeds
     python3 tasks.py bench --scale 1e5,1e6 # Spark ALS vs the streaming Keras model on synthetic data of
                                            # each size (needs Java and pyspark; see cfcourse.scaling)
@@ -23,8 +23,8 @@ ranking, 95% bootstrap CIs), and the table that chose how many ratings to hold o
 
 ``--attention`` trains :class:`cfcourse.sasrec.SelfAttentionRecommender` with :data:`ATTENTION_RECIPE`
 and each ablation of :data:`ATTENTION_ABLATIONS` (one change each; the GRU row swaps the attention
-blocks for a GRU and, with them, the position vectors), beside EASE and popularity, and
-prints paired differences to the full model and to EASE (:func:`attention_rows`).
+blocks for a GRU), beside EASE and popularity, and prints paired differences to the full model and
+to EASE (:func:`attention_rows`), the training and prediction times and the model's size.
 
 ``--widths`` runs the width sweep of chapter 8 in full (:func:`width_benchmark`): the dot + bias model
 with an L2 penalty and the deep model with side features, at widths 2 to 128 and at the fourth-root
