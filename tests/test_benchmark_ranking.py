@@ -96,6 +96,7 @@ def test_attention_rows_train_each_ablation_and_pair_it_with_the_full_model_and_
     assert table.loc[names, "best epoch"].between(1, 2).all()
     assert (table.loc[names, "epochs run"] <= 2).all()
     assert (table.loc[names, "training CPU s"] > 0).all() and (table.loc[names, "prediction s"] > 0).all()
+    assert (table.loc[names, "prediction CPU s"] > 0).all()
     assert (table.loc[names, "parameters"] > 0).all() and table.loc[names, "validation HR@10"].between(0, 1).all()
     np.testing.assert_allclose(table.loc[names, "weights MB"], table.loc[names, "parameters"] * 4 / 1e6)
     assert table.loc[["popularity", "EASE"], "parameters"].isna().all()
