@@ -15,9 +15,12 @@ a binary loss with one sampled negative). The pieces:
   blocks (``keras.layers.MultiHeadAttention`` with a causal and a padding mask, layer norm,
   dropout, a feed-forward layer), and an output that scores every movie of the vocabulary with
   the input table (``tied=True``) or a table of its own. Its loss (:meth:`compute_loss`) is the
-  softmax cross-entropy over the vocabulary at every real position (``loss="softmax"``) or the
-  binary loss with one random negative per position (``loss="binary"``, the original recipe).
-- :func:`train_self_attention` trains it with Adam until the validation HR@10 stops improving;
+  softmax cross-entropy over the vocabulary at every real position (``loss="softmax"``), the
+  same over ``negatives`` ids drawn once per batch and shared by all its positions
+  (``loss="sampled"``; uniform or popularity draws with the logQ correction), or the binary
+  loss with one random negative per position (``loss="binary"``, the original recipe).
+- :func:`train_self_attention` trains it with Adam (a constant learning rate, or warm-up then
+  cosine decay: :func:`learning_rate_schedule`) until the validation HR@10 stops improving;
   :class:`SelfAttentionRecommender` puts it behind :class:`cfcourse.recommenders.Recommender`.
 
 Vocabulary ids follow :mod:`cfcourse.sequences`: 0 padding, 1 a movie outside the vocabulary,
@@ -38,12 +41,19 @@ from keras import ops
 from .recommenders import Recommender
 from .sequences import OOV, PAD, Vocabulary, _as_sequences, _whole_number, check_length, pad_histories
 
-__all__ = ["LOSSES", "BODIES", "TrainingSequences", "training_sequences", "shuffle_histories", "length_batches",
+__all__ = ["LOSSES", "SAMPLINGS", "SCHEDULES", "BODIES", "learning_rate_schedule", "TrainingSequences",
+           "training_sequences", "shuffle_histories", "length_batches",
            "SelfAttentionModel", "SelfAttentionTrainResult", "train_self_attention", "last_position_scores",
            "SelfAttentionRecommender"]
 
-#: The two training objectives: full softmax cross-entropy, or binary with one negative.
-LOSSES = ("softmax", "binary")
+#: The training objectives: full softmax cross-entropy, a softmax over negatives sampled once per
+#: batch and shared by all its positions, or binary with one negative.
+LOSSES = ("softmax", "sampled", "binary")
+#: How the shared negatives of ``loss="sampled"`` are drawn: uniformly over the vocabulary, or in
+#: proportion to training popularity (with the logQ correction).
+SAMPLINGS = ("uniform", "popularity")
+#: Learning-rate schedules of :func:`train_self_attention`: constant, or linear warm-up then cosine decay.
+SCHEDULES = ("constant", "cosine")
 #: What reads the history: causal self-attention blocks, or one GRU layer (the same training either way).
 BODIES = ("attention", "gru")
 
@@ -185,7 +195,8 @@ class SelfAttentionModel(keras.Model):
 
     def __init__(self, vocabulary_size: int, max_length: int = 200, embedding_dim: int = 64, blocks: int = 2,
                  heads: int = 1, dropout: float = 0.2, positions: bool = True, tied: bool = True,
-                 loss: str = "softmax", body: str = "attention", **kwargs):
+                 loss: str = "softmax", body: str = "attention", negatives: int = 2048,
+                 sampling: str = "uniform", **kwargs):
         super().__init__(**kwargs)
         vocabulary_size = _whole_number(vocabulary_size, "vocabulary_size", 3)
         self.max_length = check_length(max_length)
@@ -200,6 +211,10 @@ class SelfAttentionModel(keras.Model):
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         if body not in BODIES:
             raise ValueError(f"body must be one of {BODIES}, got {body!r}")
+        if sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+        self.negatives = _whole_number(negatives, "negatives", 1)
+        self.sampling = sampling
         self.body = body
         self.vocabulary_size, self.dropout_rate = vocabulary_size, float(dropout)
         self.use_positions, self.tied, self.loss_kind = bool(positions), bool(tied), loss
@@ -241,7 +256,29 @@ class SelfAttentionModel(keras.Model):
         if self.output_embedding is not None:
             self.output_embedding.build((None,))
         self.next_bias = self.add_weight(name="next_bias", shape=(self.vocabulary_size,), initializer="zeros")
+        if self.loss_kind == "sampled":
+            # log-probability of drawing each id as a shared negative; padding and OOV are never drawn
+            log_q = np.full(self.vocabulary_size, -math.log(self.vocabulary_size - 2), dtype="float32")
+            log_q[:2] = -1e9
+            self.sampling_log_q = self.add_weight(name="sampling_log_q", shape=(self.vocabulary_size,),
+                                                  initializer=keras.initializers.Constant(log_q), trainable=False)
         self.built = True
+
+    def set_sampling(self, counts) -> None:
+        """Draw ``loss="sampled"``'s negatives in proportion to ``counts`` (one per vocabulary id; ids 0, 1 never).
+
+        Only read when ``sampling="popularity"``; each id keeps a share of at least one count.
+        """
+        if self.loss_kind != "sampled":
+            raise ValueError(f"set_sampling is for loss='sampled', this model's loss is {self.loss_kind!r}")
+        counts = np.asarray(counts, dtype=np.float64)
+        if counts.shape != (self.vocabulary_size,) or not np.all(np.isfinite(counts)) or np.any(counts < 0):
+            raise ValueError(f"counts must be {self.vocabulary_size} non-negative numbers, one per vocabulary id")
+        share = np.maximum(counts, 1.0)
+        share[:2] = 0.0
+        log_q = np.full(self.vocabulary_size, -1e9)
+        log_q[2:] = np.log(share[2:] / share[2:].sum())
+        self.sampling_log_q.assign(log_q.astype("float32"))
 
     @property
     def output_table(self):
@@ -290,6 +327,8 @@ class SelfAttentionModel(keras.Model):
         if self.loss_kind == "softmax":
             logits = self.logits(states)
             loss = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+        elif self.loss_kind == "sampled":
+            loss = self._sampled_softmax(states, targets)
         else:
             negatives = keras.random.randint(ops.shape(targets), 2, self.vocabulary_size, dtype="int32",
                                              seed=self.negative_seeds)
@@ -304,12 +343,41 @@ class SelfAttentionModel(keras.Model):
             total = total + extra
         return total
 
+    def draw_negatives(self):
+        """``negatives`` vocabulary ids (with repeats; never padding or OOV), drawn by ``sampling``."""
+        if self.loss_kind != "sampled":
+            raise ValueError(f"draw_negatives is for loss='sampled', this model's loss is {self.loss_kind!r}")
+        if self.sampling == "uniform":
+            return keras.random.randint((self.negatives,), 2, self.vocabulary_size, dtype="int32",
+                                        seed=self.negative_seeds)
+        return ops.cast(keras.random.categorical(self.sampling_log_q[None, :], self.negatives,
+                                                 seed=self.negative_seeds)[0], "int32")
+
+    def _sampled_softmax(self, states, targets):
+        """Cross-entropy of each target against ``negatives`` ids drawn once for the whole batch.
+
+        Every logit is ``state · table[j] + bias[j] - log q(j)`` (the logQ correction: with the
+        draws' own probabilities subtracted, the sampled softmax estimates the full one; for uniform
+        draws it is one constant and changes nothing). A drawn id equal to a position's target is
+        masked for that position (no "accidental hit" counts as a negative).
+        """
+        table = self.output_table
+        drawn = self.draw_negatives()
+        positive = ops.sum(states * ops.take(table, targets, axis=0), axis=-1) + ops.take(self.next_bias, targets)
+        negative = ops.matmul(states, ops.transpose(ops.take(table, drawn, axis=0))) + ops.take(self.next_bias, drawn)
+        positive = positive - ops.take(self.sampling_log_q, targets)
+        negative = negative - ops.take(self.sampling_log_q, drawn)[None, :]
+        hit = ops.equal(targets[:, None], drawn[None, :])
+        negative = ops.where(hit, ops.full_like(negative, -1e9), negative)
+        logits = ops.concatenate([positive[:, None], negative], axis=1)
+        return ops.logsumexp(logits, axis=1) - positive
+
     def get_config(self):
         config = super().get_config()
         config.update(vocabulary_size=self.vocabulary_size, max_length=self.max_length,
                       embedding_dim=self.embedding_dim, blocks=self.blocks, heads=self.heads,
                       dropout=self.dropout_rate, positions=self.use_positions, tied=self.tied,
-                      loss=self.loss_kind, body=self.body)
+                      loss=self.loss_kind, body=self.body, negatives=self.negatives, sampling=self.sampling)
         return config
 
 
@@ -352,15 +420,42 @@ class SelfAttentionTrainResult:
     """What :func:`train_self_attention` returns: the model (best epoch restored) and its history."""
 
     model: SelfAttentionModel
-    history: pd.DataFrame  # columns: epoch, loss, val_hr, seconds
+    history: pd.DataFrame  # columns: epoch, loss, val_hr
     best_epoch: int
     val_hr: float
     seconds: float
     sequences: TrainingSequences
+    cpu_seconds: float = float("nan")  # the process's CPU time while training (all threads)
+
+
+def learning_rate_schedule(learning_rate: float, schedule: str = "constant", *, steps_per_epoch: int = 1,
+                           epochs: int = 1, warmup_epochs: float = 1.0, final_fraction: float = 0.1):
+    """The learning rate of :func:`train_self_attention`: a number, or a ``keras.optimizers.schedules`` schedule.
+
+    ``"constant"`` gives ``learning_rate`` itself. ``"cosine"`` rises linearly from 0 to
+    ``learning_rate`` over the first ``warmup_epochs`` epochs, then falls along a half cosine to
+    ``final_fraction × learning_rate`` at the end of epoch ``epochs`` (and stays there).
+    """
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if schedule == "constant":
+        return float(learning_rate)
+    steps_per_epoch = _whole_number(steps_per_epoch, "steps_per_epoch", 1)
+    epochs = _whole_number(epochs, "epochs", 1)
+    if not 0 <= warmup_epochs < epochs:
+        raise ValueError(f"warmup_epochs must be in [0, epochs={epochs}), got {warmup_epochs}")
+    if not 0 <= final_fraction <= 1:
+        raise ValueError(f"final_fraction must be in [0, 1], got {final_fraction}")
+    warmup = int(round(warmup_epochs * steps_per_epoch))
+    return keras.optimizers.schedules.CosineDecay(0.0, epochs * steps_per_epoch - warmup, alpha=float(final_fraction),
+                                                  warmup_target=float(learning_rate), warmup_steps=warmup)
 
 
 def train_self_attention(model: SelfAttentionModel, split, vocabulary: Vocabulary, *, epochs: int = 200,
-                         patience: int = 10, learning_rate: float = 1e-3, tokens: int = 4096,
+                         patience: int = 10, learning_rate: float = 1e-3, schedule: str = "constant",
+                         warmup_epochs: float = 1.0, final_fraction: float = 0.1, tokens: int = 4096,
                          all_pieces: bool = True, shuffle_seed: int | None = None, init_popularity: bool = True,
                          k: int = 10, seed: int | None = 42, verbose: int = 0,
                          validate: bool = True) -> SelfAttentionTrainResult:
@@ -373,7 +468,10 @@ def train_self_attention(model: SelfAttentionModel, split, vocabulary: Vocabular
     With ``shuffle_seed`` both the training histories and the histories read for validation
     are shuffled within each user (the order control). With ``init_popularity`` the output
     biases start at the log-share of each movie's training ratings (the model starts as the
-    popularity ranking).
+    popularity ranking). ``schedule="cosine"`` warms the learning rate up over ``warmup_epochs``
+    and decays it to ``final_fraction`` of its peak by epoch ``epochs``
+    (:func:`learning_rate_schedule`). A model with ``loss="sampled", sampling="popularity"``
+    draws its negatives by the training counts.
     """
     from .ranking import TemporalSplit
     from .training import best_hit_rate_callback, hit_rate_history, seed_everything
@@ -382,8 +480,8 @@ def train_self_attention(model: SelfAttentionModel, split, vocabulary: Vocabular
         raise TypeError(f"train_self_attention expects a ranking.TemporalSplit (from ranking.temporal_split), got "
                         f"{type(split).__name__}")
     epochs, patience = _whole_number(epochs, "epochs", 1), _whole_number(patience, "patience", 0)
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    learning_rate_schedule(learning_rate, schedule, epochs=epochs, warmup_epochs=warmup_epochs,
+                           final_fraction=final_fraction)  # bad settings fail here, before any work
     if vocabulary.n_movies != split.n_movies:
         raise ValueError(f"the vocabulary indexes a catalogue of {vocabulary.n_movies} movies, the split has "
                          f"{split.n_movies}: build it from split.train_counts()")
@@ -399,12 +497,17 @@ def train_self_attention(model: SelfAttentionModel, split, vocabulary: Vocabular
         seed_everything(seed)
     if not model.built:
         model.build((None, None))
+    counts = np.ones(vocabulary.size)
+    counts[2:] += split.train_counts()[vocabulary.movies]
+    counts[:2] = 1e-3  # padding and out of vocabulary are never a target
     if init_popularity:
-        counts = np.ones(vocabulary.size)
-        counts[2:] += split.train_counts()[vocabulary.movies]
-        counts[:2] = 1e-3  # padding and out of vocabulary are never a target
         model.next_bias.assign(np.log(counts / counts.sum()).astype("float32"))
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    if model.loss_kind == "sampled" and model.sampling == "popularity":
+        model.set_sampling(np.r_[0.0, 0.0, counts[2:] - 1])
+    steps = len(length_batches(sequences.lengths, tokens))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate_schedule(
+        learning_rate, schedule, steps_per_epoch=steps, epochs=epochs, warmup_epochs=warmup_epochs,
+        final_fraction=final_fraction)))
     score, relevant, known = None, None, None
     if validate:
         read = shuffle_histories(histories, shuffle_seed) if shuffle_seed is not None else histories
@@ -415,11 +518,11 @@ def train_self_attention(model: SelfAttentionModel, split, vocabulary: Vocabular
 
     callback = best_hit_rate_callback(score, relevant, known, k=k, patience=patience)
     batches = _batches(sequences, tokens, seed=0 if seed is None else int(seed))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     fit = model.fit(batches, epochs=epochs, callbacks=[callback], verbose=verbose, shuffle=False)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     history, best_epoch, val_hr = hit_rate_history(fit, callback, model, restore=validate)
-    return SelfAttentionTrainResult(model, history, best_epoch, val_hr, seconds, sequences)
+    return SelfAttentionTrainResult(model, history, best_epoch, val_hr, seconds, sequences, cpu)
 
 
 class SelfAttentionRecommender(Recommender):
@@ -438,19 +541,21 @@ class SelfAttentionRecommender(Recommender):
 
     def __init__(self, *, vocabulary_size: int | None = None, max_length: int = 200, embedding_dim: int = 64,
                  blocks: int = 2, heads: int = 1, dropout: float = 0.2, positions: bool = True, tied: bool = True,
-                 loss: str = "softmax", body: str = "attention", shuffle_seed: int | None = None, seed: int = 42,
-                 name: str | None = None, **train_kwargs):
+                 loss: str = "softmax", body: str = "attention", negatives: int = 2048, sampling: str = "uniform",
+                 shuffle_seed: int | None = None, seed: int = 42, name: str | None = None, **train_kwargs):
         super().__init__(name)
         if vocabulary_size is not None:
             _whole_number(vocabulary_size, "vocabulary_size", 1)
         self.vocabulary_size, self.shuffle_seed, self.seed = vocabulary_size, shuffle_seed, seed
         self.model_options = dict(max_length=check_length(max_length), embedding_dim=embedding_dim, blocks=blocks,
                                   heads=heads, dropout=dropout, positions=positions, tied=tied, loss=loss,
-                                  body=body)
+                                  body=body, negatives=negatives, sampling=sampling)
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         if body not in BODIES:
             raise ValueError(f"body must be one of {BODIES}, got {body!r}")
+        if sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
         self.train_kwargs = train_kwargs
 
     def _fit(self, split):

@@ -90,11 +90,16 @@ def test_attention_rows_train_each_ablation_and_pair_it_with_the_full_model_and_
 
     split = ranking.temporal_split(runs_encoded(), n_test=1, n_valid=1)
     tiny = dict(max_length=8, embedding_dim=8, blocks=1, epochs=2, patience=1, tokens=256)
-    names = ["self-attention (full softmax)", "shuffled histories (order control)"]
+    names = ["self-attention (sampled softmax)", "shuffled histories (order control)"]
     table, gaps = benchmark.attention_rows(split, names, recipe=tiny)
     assert list(table.index) == ["popularity", "EASE", *names]
     assert table.loc[names, "best epoch"].between(1, 2).all()
     assert (table.loc[names, "epochs run"] <= 2).all()
+    assert (table.loc[names, "training CPU s"] > 0).all() and (table.loc[names, "prediction s"] > 0).all()
+    assert (table.loc[names, "prediction CPU s"] > 0).all()
+    assert (table.loc[names, "parameters"] > 0).all() and table.loc[names, "validation HR@10"].between(0, 1).all()
+    np.testing.assert_allclose(table.loc[names, "weights MB"], table.loc[names, "parameters"] * 4 / 1e6)
+    assert table.loc[["popularity", "EASE"], "parameters"].isna().all()
     # each model against EASE, and the ablation against the full model
     assert list(zip(gaps.model, gaps.minus)) == [(names[0], "EASE"), (names[1], "EASE"), (names[1], names[0])]
     assert (gaps["HR@10 low"] <= gaps["HR@10 gap"]).all() and (gaps["HR@10 gap"] <= gaps["HR@10 high"]).all()
@@ -113,3 +118,22 @@ def test_attention_refuses_the_other_benchmarks_options(capsys):
 def test_attention_only_names_an_ablation_or_says_which_there_are():
     with pytest.raises(SystemExit, match="no ablation matches 'nothing-like-this, nor this'"):
         benchmark.main(["--attention", "--only", "nothing-like-this, nor this"])
+
+
+def test_each_attention_ablation_changes_exactly_one_setting_of_the_recipe():
+    import inspect
+
+    from cfcourse import sasrec
+
+    recipe = benchmark.ATTENTION_RECIPE
+    first, *others = benchmark.ATTENTION_ABLATIONS.items()
+    assert first[1] == {}   # the full model is the recipe itself, and comes first (the rows pair with it)
+    options = {**inspect.signature(sasrec.SelfAttentionRecommender).parameters,
+               **inspect.signature(sasrec.train_self_attention).parameters}
+    for name, change in others:
+        assert len(change) == 1, name
+        (key, value), = change.items()
+        assert key in options, name
+        default = recipe.get(key, options[key].default)
+        assert value != default, f"{name!r} sets {key} to the recipe's own value"
+    assert set(recipe) <= set(options)

@@ -172,8 +172,100 @@ def test_binary_loss_reads_one_negative_per_target():
     assert 0 < loss < 10 and np.isfinite(loss)
 
 
+def sampled_loss_by_hand(m, s, y, drawn) -> float:
+    """The sampled softmax written out with numpy: each target against the drawn ids, logQ-corrected."""
+    table = keras.ops.convert_to_numpy(m.output_table)
+    bias = keras.ops.convert_to_numpy(m.next_bias)
+    log_q = keras.ops.convert_to_numpy(m.sampling_log_q)
+    keep = y > 1
+    states_kept, targets = s[keep], y[keep]
+    positive = (states_kept * table[targets]).sum(axis=1) + bias[targets] - log_q[targets]
+    negative = states_kept @ table[drawn].T + bias[drawn] - log_q[drawn]
+    negative[targets[:, None] == drawn[None, :]] = -np.inf      # a drawn target is no negative
+    logits = np.concatenate([positive[:, None], negative], axis=1)
+    top = logits.max(axis=1, keepdims=True)
+    return float(np.mean(np.log(np.exp(logits - top).sum(axis=1)) + top[:, 0] - positive))
+
+
+@pytest.mark.parametrize("sampling", ["uniform", "popularity"])
+def test_sampled_softmax_scores_each_target_against_negatives_shared_by_the_batch(sampling):
+    m = model(loss="sampled", negatives=6, sampling=sampling)
+    if sampling == "popularity":
+        m.set_sampling(np.r_[0, 0, np.arange(12, 0, -1) ** 2])
+    x = np.array([[0, 2, 3, 4], [5, 6, 7, 8]], dtype="int32")
+    y = np.array([[0, 3, 1, 5], [6, 7, 8, 9]], dtype="int32")   # 0: padding, 1: out of vocabulary
+    s = states(m, x)
+    seed_state = keras.ops.convert_to_numpy(m.negative_seeds.state)
+    drawn = keras.ops.convert_to_numpy(m.draw_negatives())
+    m.negative_seeds.state.assign(seed_state)                       # the loss draws the same ids again
+    loss = float(keras.ops.convert_to_numpy(m.compute_loss(x, y, s)))
+    assert loss == pytest.approx(sampled_loss_by_hand(m, s, y, drawn), rel=1e-4)
+    full = model(loss="softmax")   # same seed, same weights: the sampled loss leaves negatives out
+    full_loss = float(keras.ops.convert_to_numpy(full.compute_loss(x, y, states(full, x))))
+    if sampling == "uniform":      # uniform draws: logQ is one constant and cancels
+        assert loss < full_loss
+
+
+def test_negatives_are_drawn_uniformly_or_by_popularity_never_padding_or_oov():
+    uniform = model(loss="sampled", negatives=4000)
+    drawn = keras.ops.convert_to_numpy(uniform.draw_negatives())
+    assert drawn.min() >= 2 and drawn.max() <= 13 and len(np.unique(drawn)) == 12
+    counts = np.bincount(drawn, minlength=14)[2:]
+    assert counts.min() > 4000 / 12 * 0.7
+    popular = model(loss="sampled", negatives=4000, sampling="popularity")
+    popular.set_sampling(np.r_[5, 5, 1000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])   # ids 0, 1 are never drawn
+    drawn = keras.ops.convert_to_numpy(popular.draw_negatives())
+    assert drawn.min() >= 2 and np.mean(drawn == 2) > 0.95
+    with pytest.raises(ValueError, match="one per vocabulary id"):
+        popular.set_sampling(np.ones(5))
+    with pytest.raises(ValueError, match="loss='sampled'"):
+        model().set_sampling(np.ones(14))
+    with pytest.raises(ValueError, match="loss='sampled'"):
+        model().draw_negatives()
+
+
+def test_the_sampled_softmax_model_learns_what_comes_next():
+    split = ranking.temporal_split(runs_encoded(), n_test=1, n_valid=1)
+    fitted = sasrec.SelfAttentionRecommender(max_length=16, embedding_dim=16, blocks=1, dropout=0.0, loss="sampled",
+                                             negatives=8, sampling="popularity", epochs=20, patience=20,
+                                             learning_rate=0.02, tokens=256).fit(split)
+    assert fitted.model_.get_config()["loss"] == "sampled" and fitted.model_.get_config()["negatives"] == 8
+    assert ranking.evaluate(fitted, split)["HR@10"] >= 0.8
+
+
+def test_the_cosine_schedule_warms_up_then_decays_to_its_final_fraction():
+    rate = sasrec.learning_rate_schedule(0.01, "cosine", steps_per_epoch=10, epochs=5, warmup_epochs=1,
+                                         final_fraction=0.1)
+    values = [float(keras.ops.convert_to_numpy(rate(step))) for step in (0, 5, 10, 30, 50, 80)]
+    assert values[0] == pytest.approx(0.0, abs=1e-9)
+    assert values[1] == pytest.approx(0.005, rel=1e-4)       # half-way up the warm-up
+    assert values[2] == pytest.approx(0.01, rel=1e-4)        # the peak after one epoch
+    assert values[3] == pytest.approx(0.001 + 0.009 * 0.5, rel=1e-4)   # half-way down the cosine
+    assert values[4] == pytest.approx(0.001, rel=1e-4) and values[5] == pytest.approx(0.001, rel=1e-4)
+    assert sasrec.learning_rate_schedule(0.01) == 0.01
+    for options, message in [(dict(schedule="step"), "schedule must be one of"),
+                             (dict(schedule="cosine", epochs=2, warmup_epochs=2), "warmup_epochs"),
+                             (dict(schedule="cosine", epochs=2, final_fraction=1.5), "final_fraction")]:
+        with pytest.raises(ValueError, match=message):
+            sasrec.learning_rate_schedule(0.01, **options)
+
+
+def test_training_under_the_schedule_ends_at_its_final_rate_and_learns():
+    split = ranking.temporal_split(runs_encoded(), n_test=1, n_valid=1)
+    fitted = sasrec.SelfAttentionRecommender(max_length=16, embedding_dim=16, blocks=1, dropout=0.0, epochs=12,
+                                             patience=12, learning_rate=0.03, schedule="cosine", warmup_epochs=1,
+                                             final_fraction=0.05, tokens=256).fit(split)
+    optimizer = fitted.model_.optimizer
+    last = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    assert last == pytest.approx(0.03 * 0.05, rel=1e-3)
+    assert ranking.evaluate(fitted, split)["HR@10"] >= 0.8
+    assert fitted.result_.cpu_seconds > 0
+
+
 @pytest.mark.parametrize("options, message", [
     (dict(loss="bpr"), "loss must be one of"),
+    (dict(loss="sampled", sampling="zipf"), "sampling must be one of"),
+    (dict(loss="sampled", negatives=0), "negatives"),
     (dict(embedding_dim=10, heads=3), "multiple of heads"),
     (dict(dropout=1.0), "dropout"),
     (dict(blocks=0), "blocks"),
