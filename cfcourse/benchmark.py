@@ -613,15 +613,11 @@ def attention_main(args) -> int:
     at = list(shown.columns).index("NDCG@10") + 1
     for offset, side in enumerate(("low", "high")):
         shown.insert(at + offset, f"NDCG {side}", table[f"NDCG@10 {side}"].map(lambda v: f"{v:.3f}"))
-    for column in ("best epoch", "epochs run", "training CPU s", "parameters"):
+    formats = {"best epoch": ".0f", "epochs run": ".0f", "training CPU s": ".0f", "parameters": ".0f",
+               "validation HR@10": ".3f", "prediction s": ".2f", "prediction CPU s": ".2f", "weights MB": ".2f"}
+    for column, spec in formats.items():
         if column in table:
-            shown[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{int(round(v))}")
-    for column in ("validation HR@10",):
-        if column in table:
-            shown[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
-    for column in ("prediction s", "prediction CPU s", "weights MB"):
-        if column in table:
-            shown[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+            shown[column] = table[column].map(lambda v, spec=spec: "" if pd.isna(v) else format(v, spec))
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(shown.to_string())
         ease = table.loc["EASE", "HR@10"]

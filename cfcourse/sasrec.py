@@ -497,13 +497,12 @@ def train_self_attention(model: SelfAttentionModel, split, vocabulary: Vocabular
         seed_everything(seed)
     if not model.built:
         model.build((None, None))
-    counts = np.ones(vocabulary.size)
-    counts[2:] += split.train_counts()[vocabulary.movies]
-    counts[:2] = 1e-3  # padding and out of vocabulary are never a target
+    rated = split.train_counts()[vocabulary.movies].astype(np.float64)  # training ratings per kept movie
     if init_popularity:
+        counts = np.r_[1e-3, 1e-3, rated + 1.0]  # padding and out of vocabulary are never a target
         model.next_bias.assign(np.log(counts / counts.sum()).astype("float32"))
     if model.loss_kind == "sampled" and model.sampling == "popularity":
-        model.set_sampling(np.r_[0.0, 0.0, counts[2:] - 1])
+        model.set_sampling(np.r_[0.0, 0.0, rated])
     steps = len(length_batches(sequences.lengths, tokens))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate_schedule(
         learning_rate, schedule, steps_per_epoch=steps, epochs=epochs, warmup_epochs=warmup_epochs,
