@@ -53,7 +53,7 @@ RECIPES = {
 }
 
 #: The seeds of the results page: every Keras model is trained once with each with the course's recipe;
-#: the post's recipe (batches of 32, several times slower) once, with the first.
+#: the dot + bias model with the post's recipe (batches of 32, several times slower) once, with the first.
 BOOK_SEEDS = (42, 43, 44)
 #: The modules whose code decides the results page's figures (their source is part of the cache key,
 #: with the functions of this module that train: other changes here keep the cached table).
@@ -195,7 +195,7 @@ def _book_cache_file(seeds: tuple[int, ...]) -> "Path":
         versions["tensorflow"] = tf.__version__
     except ImportError:  # pragma: no cover - another backend
         pass
-    entries = [(e.name, e.recipe) for e in _keras_entries(post_all=True)]
+    entries = [(e.name, e.recipe) for e in _keras_entries(post_all=False)]
     digest.update(json.dumps([versions, entries, RECIPES, list(seeds), dict(SHA256)], sort_keys=True).encode())
     return cache_dir() / "benchmark" / f"book-{digest.hexdigest()[:16]}.csv"
 
@@ -205,10 +205,10 @@ def book_results(split=None, seeds: tuple[int, ...] = BOOK_SEEDS, compute: bool 
     """The figures of the book's results page: one row per (model, recipe, seed).
 
     Every Keras model of the chapters is trained with the course's recipe once per seed in ``seeds``,
-    and the post's three models (simple dot, dot + bias, DIY) with the post's recipe once, with the
-    first seed (its batches of 32 make it several times slower; the spread over seeds is measured
-    with the course's recipe), on the default split. That takes minutes, so the table is kept in the cfcourse cache folder under a name
-    that changes whenever the code, the library versions, the recipes, the seeds or the data change;
+    and the dot + bias model with the post's recipe once, with the first seed (its batches of 32 make
+    it several times slower; the spread over seeds is measured with the course's recipe; ``bench
+    --post-all`` trains the post's other two models too), on the default split. That takes minutes,
+    so the table is kept in the cfcourse cache folder under a name that changes whenever the code, the library versions, the recipes, the seeds or the data change;
     the book build computes it before it executes the pages (``python3 tasks.py bench --book`` does
     the same by hand). With ``compute=False`` a missing table is an error instead.
     """
@@ -234,7 +234,7 @@ def _train_book_results(path, split, seeds: tuple[int, ...], progress) -> pd.Dat
 
         _, _, split = load_split()
     rows = []
-    for entry in _keras_entries(post_all=True):
+    for entry in _keras_entries(post_all=False):
         for seed in (seeds if entry.recipe == "course" else seeds[:1]):
             if progress:
                 progress(f"{entry.name} [{entry.recipe}] seed {seed}")

@@ -221,3 +221,125 @@ def test_an_archive_being_written_by_a_live_jvm_is_not_written_again(tmp_path):
     (tmp_path / "k.def.jvm").write_text(json.dumps({"pid": os.getpid(), "classpath": "x"}))
     assert spark._archive_being_written(tmp_path, "k")
     assert not spark._archive_being_written(tmp_path, "other")
+
+
+# --------------------------------------------------------------------------------------
+# The book build's second executor (book/_ext/cfcourse_execution.py)
+# --------------------------------------------------------------------------------------
+
+
+def _gated_executor(monkeypatch, docnames):
+    """A SecondExecutor over fake pages whose execution waits for the test to open each page's gate."""
+    import cfcourse_execution
+
+    gates = {name: threading.Event() for name in docnames}
+    running, executed = [], []
+
+    def execute(self, page):
+        running.append(page.docname)
+        assert gates[page.docname].wait(10), f"{page.docname}'s gate was never opened"
+        executed.append(page.docname)
+
+    monkeypatch.setattr(cfcourse_execution.SecondExecutor, "_execute", execute)
+    pages = [cfcourse_execution.Page(name, Path(f"{name}.md"), None, None, None) for name in docnames]
+    return cfcourse_execution.SecondExecutor(pages), gates, running, executed
+
+
+def _wait_until(condition, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_the_second_executor_runs_pages_from_the_end_until_it_meets_sphinx(monkeypatch):
+    names = [f"p{i}" for i in range(1, 7)]
+    executor, gates, running, executed = _gated_executor(monkeypatch, names)
+    executor.start()
+    _wait_until(lambda: running == ["p6"])
+    executor.before_read("p1")  # Sphinx takes the first pages without waiting
+    executor.before_read("p2")
+    executor.before_read("intro")  # a page without a notebook to execute: nothing to do
+    reader = threading.Thread(target=executor.before_read, args=("p6",))
+    reader.start()
+    time.sleep(0.2)
+    assert reader.is_alive(), "Sphinx waits for a page the thread is executing"
+    gates["p6"].set()
+    reader.join(5)
+    assert not reader.is_alive() and executed == ["p6"]
+    _wait_until(lambda: running == ["p6", "p5"])
+    executor.before_read("p3")
+    executor.before_read("p4")  # Sphinx gets here first: the thread stops after p5
+    gates["p5"].set()
+    executor.thread.join(5)
+    assert not executor.thread.is_alive()
+    assert executed == ["p6", "p5"]
+    assert executor.state == {"p1": "sphinx", "p2": "sphinx", "p3": "sphinx", "p4": "sphinx",
+                              "p5": "done", "p6": "done"}
+
+
+def test_a_page_the_second_executor_cannot_run_is_left_to_sphinx(monkeypatch, capsys):
+    import cfcourse_execution
+
+    def execute(self, page):
+        raise RuntimeError("no kernel")
+
+    monkeypatch.setattr(cfcourse_execution.SecondExecutor, "_execute", execute)
+    pages = [cfcourse_execution.Page(name, Path(f"{name}.md"), None, None, None) for name in ("a", "b")]
+    executor = cfcourse_execution.SecondExecutor(pages)
+    executor.start()
+    executor.thread.join(5)
+    assert executor.state == {"a": "done", "b": "done"}
+    executor.before_read("b")  # returns at once: Sphinx executes it itself (and reports the error)
+    assert "could not run b (no kernel); Sphinx runs it" in capsys.readouterr().out
+
+
+def test_the_number_of_executors_is_checked(monkeypatch):
+    import cfcourse_execution
+
+    monkeypatch.delenv(cfcourse_execution.EXECUTORS, raising=False)
+    assert cfcourse_execution.executors() == 2
+    monkeypatch.setenv(cfcourse_execution.EXECUTORS, "1")
+    assert cfcourse_execution.executors() == 1
+    monkeypatch.setenv(cfcourse_execution.EXECUTORS, "4")
+    with pytest.raises(ValueError, match="must be 1 or 2"):
+        cfcourse_execution.executors()
+
+
+def test_what_the_second_executor_caches_is_what_myst_nb_finds(tmp_path):
+    """The thread reads and executes a page as myst-nb does: the cache then matches the notebook
+    myst-nb reads from the same file, so Sphinx does not execute it again. Pages myst-nb would
+    not execute in cache mode (forced, plain Markdown) are not taken."""
+    import cfcourse_execution
+    from jupyter_cache import get_cache
+    from myst_nb.core.config import NbParserConfig
+    from myst_nb.core.read import create_nb_reader
+    from myst_parser.config.main import MdParserConfig
+
+    header = ("---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n"
+              "  display_name: Python 3\n  language: python\n  name: python3\n{extra}---\n\n")
+    cell = "```{{code-cell}} ipython3\n{code}\n```\n"
+    (tmp_path / "a.md").write_text(header.format(extra="") + cell.format(code="x = 6 * 7\nx"))
+    (tmp_path / "forced.md").write_text(header.format(extra="mystnb:\n  execution_mode: force\n")
+                                        + cell.format(code="1"))
+    (tmp_path / "plain.md").write_text("# Only text\n")
+
+    class Env:
+        myst_config = MdParserConfig()
+        mystnb_config = NbParserConfig(execution_mode="cache",
+                                       execution_cache_path=str(tmp_path / ".jupyter_cache"))
+
+        def doc2path(self, docname):
+            return str(tmp_path / f"{docname}.md")
+
+    env = Env()
+    pages = cfcourse_execution.pages_to_execute(env, ["plain", "a", "forced"])
+    assert [page.docname for page in pages] == ["a"]
+    cfcourse_execution.SecondExecutor(pages)._execute(pages[0])
+    text = (tmp_path / "a.md").read_text()
+    fresh = create_nb_reader(str(tmp_path / "a.md"), env.myst_config, env.mystnb_config, text).read(text)
+    cache = get_cache(str(tmp_path / ".jupyter_cache"))
+    cache.match_cache_notebook(fresh)  # raises KeyError when myst-nb would execute it again
+    _, merged = cache.merge_match_into_notebook(fresh)
+    assert merged.cells[0].outputs[0]["data"]["text/plain"] == "42"
+    assert cfcourse_execution.pages_to_execute(env, ["a"]) == [], "a cached page is not executed again"

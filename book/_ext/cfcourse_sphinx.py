@@ -350,6 +350,7 @@ def setup(app: Sphinx) -> dict:
     register_plugin("pybtex.style.formatting", "cfcourse_author_year", bibliography_style(), force=True)
     app.add_config_value("cfcourse_notebooks_branch", "notebooks", "html", types=[str])
     app.add_config_value("cfcourse_results_page", "book/results", "env", types=[str])
+    app.setup_extension("cfcourse_execution")  # two notebooks executed at a time (its own module)
     app.connect("env-before-read-docs", compute_results)
     app.connect("source-read", wait_for_results)
     app.connect("build-finished", stop_results)
