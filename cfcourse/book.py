@@ -60,6 +60,21 @@ def glue_text(key: str, value, fmt: str = "") -> str:
     return text
 
 
+def glue_string(key: str, text: str) -> str:
+    """Glue ``text`` as a string for another page to paste as it is; returns the text.
+
+    The other page writes ``{glue:text}`/notebooks/NN_name.md::key:s```. myst-nb reads a glued
+    value back with Python's ``literal_eval``, so a number glued by :func:`glue_text` ("0.870")
+    would come back as 0.87; a string keeps its final 0. This is ``myst_nb.glue(key, text,
+    display=False)`` without importing myst-nb. Without myst-nb installed this only returns.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"glue_string glues text; got {type(text).__name__}: format it first, e.g. f\"{{x:.3f}}\"")
+    if _myst_nb_installed():
+        _glue(key, text)
+    return text
+
+
 #: The prefix of the MIME types under which myst-nb stores a glued value that is not displayed.
 GLUE_PREFIX = "application/papermill.record/"
 

@@ -68,7 +68,7 @@ def test_the_chapter_runs_without_java_and_says_what_to_install(tmp_path):
             for line in text.splitlines():
                 if re.search(rf"\{{glue:md\}}`{re.escape(key)}`", line):
                     assert line.lstrip().startswith("|"), f"{key!r} ('not run') is used in a sentence: {line}"
-    for key in ("als_cold_text", "ridge_text", "lists_text", "scale_text"):
+    for key in ("als_cold_text", "ridge_text", "lists_text"):
         assert "built without Spark" in glued[key] and not re.search(r"\d\.\d", glued[key]), glued[key]
     assert "without Spark" in glued["summary_als"] and not re.search(r"\d\.\d", glued["summary_als"])
     assert re.fullmatch(r"\d\.\d{3}", glued["rmse_biases"])  # what needs no Spark is still computed

@@ -48,6 +48,27 @@ def test_glue_text_displays_what_myst_nb_glue_displays(monkeypatch):
     assert options["metadata"]["scrapbook"] == {"name": "pages_test_key", "mime_prefix": book.GLUE_PREFIX}
 
 
+def test_glue_string_displays_what_myst_nb_glue_displays_and_keeps_a_final_zero(monkeypatch):
+    import IPython.display
+    from IPython.core.interactiveshell import InteractiveShell
+    from myst_nb.core.variables import format_plain_text
+    from myst_nb.ext.glue import glue
+
+    InteractiveShell.instance()
+    calls = []
+    monkeypatch.setattr(IPython.display, "display", lambda *args, **kwargs: calls.append((args, kwargs)))
+    import myst_nb.ext.glue as glue_module
+
+    monkeypatch.setattr(glue_module, "ipy_display", lambda *args, **kwargs: calls.append((args, kwargs)))
+    assert book.glue_string("pages_test_string", "0.870") == "0.870"
+    glue("pages_test_string", "0.870", display=False)
+    assert len(calls) == 2 and calls[0] == calls[1], calls
+    (bundle,), _ = calls[0]
+    assert format_plain_text(bundle["application/papermill.record/text/plain"], "s") == "0.870"
+    with pytest.raises(TypeError, match="format it first"):
+        book.glue_string("pages_test_string", 0.87)
+
+
 def test_the_compact_comparison_has_one_interval_column_and_no_index_title():
     split = ranking.temporal_split(random_encoded(), n_test=2, n_valid=1)
     rng = np.random.default_rng(0)
