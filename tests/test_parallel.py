@@ -311,6 +311,7 @@ def test_what_the_second_executor_caches_is_what_myst_nb_finds(tmp_path):
     myst-nb reads from the same file, so Sphinx does not execute it again. Pages myst-nb would
     not execute in cache mode (forced, plain Markdown) are not taken."""
     import cfcourse_execution
+    import nbformat
     from jupyter_cache import get_cache
     from myst_nb.core.config import NbParserConfig
     from myst_nb.core.read import create_nb_reader
@@ -327,7 +328,8 @@ def test_what_the_second_executor_caches_is_what_myst_nb_finds(tmp_path):
     class Env:
         myst_config = MdParserConfig()
         mystnb_config = NbParserConfig(execution_mode="cache",
-                                       execution_cache_path=str(tmp_path / ".jupyter_cache"))
+                                       execution_cache_path=str(tmp_path / ".jupyter_cache"),
+                                       output_folder=str(tmp_path / "jupyter_execute"))
 
         def doc2path(self, docname):
             return str(tmp_path / f"{docname}.md")
@@ -335,7 +337,9 @@ def test_what_the_second_executor_caches_is_what_myst_nb_finds(tmp_path):
     env = Env()
     pages = cfcourse_execution.pages_to_execute(env, ["plain", "a", "forced"])
     assert [page.docname for page in pages] == ["a"]
-    cfcourse_execution.SecondExecutor(pages)._execute(pages[0])
+    executor = cfcourse_execution.SecondExecutor(pages)
+    executor._execute(pages[0])
+    assert executor.cached == {"a"}
     text = (tmp_path / "a.md").read_text()
     fresh = create_nb_reader(str(tmp_path / "a.md"), env.myst_config, env.mystnb_config, text).read(text)
     cache = get_cache(str(tmp_path / ".jupyter_cache"))
@@ -343,3 +347,15 @@ def test_what_the_second_executor_caches_is_what_myst_nb_finds(tmp_path):
     _, merged = cache.merge_match_into_notebook(fresh)
     assert merged.cells[0].outputs[0]["data"]["text/plain"] == "42"
     assert cfcourse_execution.pages_to_execute(env, ["a"]) == [], "a cached page is not executed again"
+    # myst-nb writes a page found in the cache to jupyter_execute/ without outputs: the executed one replaces it
+    app = type("App", (), {})()
+    app.env, app._cfcourse_second_executor = env, executor
+    env.docname = "a"
+    written = tmp_path / "jupyter_execute" / "a.ipynb"
+    written.parent.mkdir()
+    written.write_text(nbformat.writes(fresh))  # what myst-nb wrote: no outputs
+    cfcourse_execution.write_executed_notebook(app, None)
+    assert nbformat.read(written, as_version=4).cells[0].outputs[0]["data"]["text/plain"] == "42"
+    env.docname = "forced"  # a page the thread did not run: left as myst-nb wrote it
+    cfcourse_execution.write_executed_notebook(app, None)
+    assert not (tmp_path / "jupyter_execute" / "forced.ipynb").exists()

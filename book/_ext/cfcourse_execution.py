@@ -7,6 +7,10 @@ exactly as myst-nb would (same reader, same configuration, same working director
 Sphinx reaches such a page, myst-nb finds it in the cache. The two meet in the middle: a page is claimed
 by whichever reaches it first, and Sphinx waits for a page the thread is still executing. A notebook the
 thread could not execute is left to Sphinx, which executes it again and reports the error as usual.
+myst-nb writes a page it took from the cache to ``jupyter_execute/`` without its outputs (it writes the
+notebook it read, not the one it merged the cache into), so for each page the thread ran, the notebook it
+executed is written there instead (:func:`write_executed_notebook`): what the tests and the student
+build read from there is the executed chapter, as when Sphinx runs it.
 
 ``CFCOURSE_BOOK_EXECUTORS=1`` turns the second executor off (the build then executes one notebook at a
 time, as Jupyter Book does by itself).
@@ -106,6 +110,7 @@ class SecondExecutor:
         self.pages = {page.docname: page for page in pages}
         self.order = [page.docname for page in reversed(pages)]
         self.state: dict[str, str] = {}
+        self.cached: set[str] = set()  # the pages the thread executed into the cache
         self.changed = threading.Condition()
         self.stopping = False
         self.thread = threading.Thread(target=self._run, name="cfcourse-second-executor", daemon=True)
@@ -157,6 +162,8 @@ class SecondExecutor:
         cache.cache_notebook_bundle(CacheBundleIn(page.notebook, stage.uri,
                                                   data={"execution_seconds": result.time}),
                                     check_validity=False, overwrite=True)
+        with self.changed:
+            self.cached.add(page.docname)
         print(f"cfcourse: executed {page.docname} in {result.time:.1f} s beside the build "
               f"({time.perf_counter() - start:.1f} s with caching)", flush=True)
 
@@ -201,6 +208,22 @@ def wait_for_second_executor(app: Sphinx, docname: str, source: list[str]) -> No
         executor.before_read(docname)
 
 
+def write_executed_notebook(app: Sphinx, doctree) -> None:
+    """At ``doctree-read``: for a page the thread executed, write the executed notebook where myst-nb
+    writes each page's notebook (``<build>/jupyter_execute/<page>.ipynb``), in place of the one without
+    outputs that myst-nb writes for a page it found in the cache."""
+    executor = getattr(app, "_cfcourse_second_executor", None)
+    docname = app.env.docname
+    if executor is None or docname not in executor.cached:
+        return
+    import nbformat
+
+    page = executor.pages[docname]
+    target = Path(page.config.output_folder, *f"{docname}.ipynb".split("/"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(nbformat.writes(page.notebook), encoding="utf-8")
+
+
 def stop_second_executor(app: Sphinx, exception) -> None:
     """At ``build-finished``: no notebook is left executing after the build."""
     executor = getattr(app, "_cfcourse_second_executor", None)
@@ -211,5 +234,6 @@ def stop_second_executor(app: Sphinx, exception) -> None:
 def setup(app: Sphinx) -> dict:
     app.connect("env-before-read-docs", start_second_executor, priority=900)
     app.connect("source-read", wait_for_second_executor)
+    app.connect("doctree-read", write_executed_notebook)
     app.connect("build-finished", stop_second_executor)
     return {"version": "1.0", "parallel_read_safe": False, "parallel_write_safe": True}
