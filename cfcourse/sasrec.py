@@ -180,6 +180,14 @@ def _batches(sequences: TrainingSequences, tokens: int, seed: int, round_to: int
 
 
 @keras.saving.register_keras_serializable(package="cfcourse")
+def _check_choices(**chosen: str) -> None:
+    """Refuse a ``loss``, ``body`` or ``sampling`` outside :data:`LOSSES`, :data:`BODIES`, :data:`SAMPLINGS`."""
+    allowed = {"loss": LOSSES, "body": BODIES, "sampling": SAMPLINGS}
+    for option, value in chosen.items():
+        if value not in allowed[option]:
+            raise ValueError(f"{option} must be one of {allowed[option]}, got {value!r}")
+
+
 class SelfAttentionModel(keras.Model):
     """Vocabulary ids in time order (left-padded) → a summary vector at every position.
 
@@ -207,12 +215,7 @@ class SelfAttentionModel(keras.Model):
             raise ValueError(f"embedding_dim ({embedding_dim}) must be a multiple of heads ({heads})")
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-        if body not in BODIES:
-            raise ValueError(f"body must be one of {BODIES}, got {body!r}")
-        if sampling not in SAMPLINGS:
-            raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+        _check_choices(loss=loss, body=body, sampling=sampling)
         self.negatives = _whole_number(negatives, "negatives", 1)
         self.sampling = sampling
         self.body = body
@@ -549,12 +552,7 @@ class SelfAttentionRecommender(Recommender):
         self.model_options = dict(max_length=check_length(max_length), embedding_dim=embedding_dim, blocks=blocks,
                                   heads=heads, dropout=dropout, positions=positions, tied=tied, loss=loss,
                                   body=body, negatives=negatives, sampling=sampling)
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-        if body not in BODIES:
-            raise ValueError(f"body must be one of {BODIES}, got {body!r}")
-        if sampling not in SAMPLINGS:
-            raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+        _check_choices(loss=loss, body=body, sampling=sampling)
         self.train_kwargs = train_kwargs
 
     def _fit(self, split):
