@@ -208,9 +208,10 @@ def book_results(split=None, seeds: tuple[int, ...] = BOOK_SEEDS, compute: bool 
     and the dot + bias model with the post's recipe once, with the first seed (its batches of 32 make
     it several times slower; the spread over seeds is measured with the course's recipe; ``bench
     --post-all`` trains the post's other two models too), on the default split. That takes minutes,
-    so the table is kept in the cfcourse cache folder under a name that changes whenever the code, the library versions, the recipes, the seeds or the data change;
-    the book build computes it before it executes the pages (``python3 tasks.py bench --book`` does
-    the same by hand). With ``compute=False`` a missing table is an error instead.
+    so the table is kept in the cfcourse cache folder under a name that changes whenever the code,
+    the library versions, the recipes, the seeds or the data change; the book build computes it
+    before it executes the pages (``python3 tasks.py bench --book`` does the same by hand). With
+    ``compute=False`` a missing table is an error instead.
     """
     path = _book_cache_file(tuple(seeds))
     if path.is_file():
