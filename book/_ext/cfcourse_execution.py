@@ -140,6 +140,7 @@ class SecondExecutor:
                     self.changed.notify_all()
 
     def _execute(self, page: Page) -> None:
+        from contextlib import nullcontext
         from tempfile import TemporaryDirectory
 
         from jupyter_cache import get_cache
@@ -148,8 +149,8 @@ class SecondExecutor:
 
         config = page.config
         start = time.perf_counter()
-        with TemporaryDirectory() as temporary:
-            cwd = temporary if config.execution_in_temp else str(page.path.parent)
+        # myst-nb's working directory: a temporary one only where the configuration asks for it
+        with TemporaryDirectory() if config.execution_in_temp else nullcontext(str(page.path.parent)) as cwd:
             result = single_nb_execution(page.notebook, cwd=os.path.abspath(cwd),
                                          allow_errors=config.execution_allow_errors,
                                          timeout=config.execution_timeout, meta_override=True)
