@@ -65,8 +65,30 @@ def bootstrap() -> None:
         os.execv(str(PY), [str(PY), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
-def _env() -> dict[str, str]:
+#: The settings that bound how many threads TensorFlow (and oneDNN's OpenMP) starts in one process.
+THREAD_SETTINGS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+
+
+def thread_settings(processes: int, cpus: int | None = None) -> dict[str, str]:
+    """One thread count per process for ``processes`` busy processes sharing the machine's cores.
+
+    TensorFlow gives every process as many threads as there are cores. Where the build or the tests run
+    several kernels at once, those threads outnumber the cores and wait on each other: on 2 cores, two
+    chapters executed side by side take about a fifth more CPU time than with one thread each. The
+    models of the course are small, so each process gets ``cores // processes`` threads (at least one).
+    Empty where one process has the machine to itself (TensorFlow's own default)."""
+    if processes < 2:
+        return {}
+    threads = max(1, (cpus or os.cpu_count() or 1) // processes)
+    return {name: str(threads) for name in THREAD_SETTINGS}
+
+
+def _env(processes: int = 1) -> dict[str, str]:
+    """The environment of the commands ``tasks.py`` runs; ``processes``: how many busy processes they
+    run at once (see :func:`thread_settings`; a setting the user made is kept)."""
     env = dict(os.environ)
+    for name, value in thread_settings(processes).items():
+        env.setdefault(name, value)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Python-side TensorFlow logs (its C++ logs: benchmark.py)
     # Never set MPLBACKEND here: a kernel started with MPLBACKEND=Agg draws no inline figures.
     env.pop("MPLBACKEND", None)
@@ -128,11 +150,16 @@ def _invalidate_stale_cache() -> None:
         stamp.write_text(digest.hexdigest())
 
 
+#: The busy processes of one book build: two notebook kernels (book/_ext/cfcourse_execution.py) and the
+#: results page's benchmark.
+BOOK_PROCESSES = 3
+
+
 def book(args: list[str]) -> None:
     """Build the book (every chapter executed) into _build/html and print the page to open."""
     start = time.perf_counter()
     _invalidate_stale_cache()
-    _run([*book_command(), *args], env=_env())
+    _run([*book_command(), *args], env=_env(BOOK_PROCESSES))
     index = ROOT / "_build" / "html" / "index.html"
     _log(f"built in {time.perf_counter() - start:.0f} s")
     print(f"\nOpen the book: {index.as_uri()}\n", flush=True)
@@ -170,7 +197,9 @@ def test(args: list[str]) -> None:
     """Write the notebooks' .ipynb twins, then run the whole pytest suite (args go to pytest), on every core
     (see :func:`test_workers`)."""
     notebooks([])
-    _run([PY, "-m", "pytest", *test_workers(args), *args], env=_env())
+    workers = test_workers(args)
+    count = int(workers[1]) if workers else 1
+    _run([PY, "-m", "pytest", *workers, *args], env=_env(count * BOOK_PROCESSES))
 
 
 def bench(args: list[str]) -> None:
@@ -217,7 +246,7 @@ def student(args: list[str], out: Path = STUDENT, keep_executed: bool = False) -
     from cfcourse.classroom.student import build_student
 
     def build_book(source: Path, output: Path) -> None:
-        _run([*book_command(source, output), *args], env=_env())
+        _run([*book_command(source, output), *args], env=_env(BOOK_PROCESSES))
 
     build_student(ROOT, chapter_sources(), out, build_book, keep_executed=keep_executed)
     print(f"\nStudent notebooks: {out / 'notebooks'}\nStudent site:      {(out / 'html' / 'index.html').as_uri()}\n")

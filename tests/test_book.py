@@ -39,7 +39,7 @@ def build(source: Path, out: Path) -> subprocess.CompletedProcess:
     import tasks
 
     command = tasks.book_command(source, out, bin_dir=Path(sys.executable).parent)
-    return subprocess.run(command, cwd=source, env=tasks._env(), capture_output=True, text=True, timeout=1800)
+    return subprocess.run(command, cwd=source, env=tasks._env(tasks.BOOK_PROCESSES), capture_output=True, text=True, timeout=1800)
 
 
 @functools.lru_cache(maxsize=1)

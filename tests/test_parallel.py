@@ -48,6 +48,19 @@ def test_the_tests_run_on_every_core_unless_told_otherwise(monkeypatch):
         tasks.test_workers([], cpus=2)
 
 
+def test_processes_that_share_the_cores_get_one_share_of_threads_each(monkeypatch):
+    assert tasks.thread_settings(1, cpus=2) == {}  # alone: TensorFlow's default (one thread per core)
+    assert tasks.thread_settings(3, cpus=2) == {name: "1" for name in tasks.THREAD_SETTINGS}
+    assert tasks.thread_settings(3, cpus=8) == {name: "2" for name in tasks.THREAD_SETTINGS}
+    for name in tasks.THREAD_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(tasks.os, "cpu_count", lambda: 2)
+    assert tasks._env(tasks.BOOK_PROCESSES)["TF_NUM_INTRAOP_THREADS"] == "1"
+    assert "TF_NUM_INTRAOP_THREADS" not in tasks._env()
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # what the user set is kept
+    assert tasks._env(tasks.BOOK_PROCESSES)["OMP_NUM_THREADS"] == "2"
+
+
 def test_the_costliest_work_is_handed_out_first():
     cost = root_conftest.scope_cost
     assert cost("book", ["tests/test_book.py::test_a@book"]) > cost("student", ["x@student"]) > \
