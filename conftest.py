@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks import sync_notebooks
+from tasks import BOOK_PROCESSES, sync_notebooks, thread_settings
 
 #: The groups of the tests that read the one book build, and the one student build, of a session.
 BOOK_GROUP, STUDENT_GROUP = "book", "student"
@@ -39,7 +39,20 @@ HEAVY_TESTS = {
 _GROUPS_OPTION = "cfcourse_groups"  # workerinput key: the file where workers write each test's group
 
 
+def share_the_cores(config) -> dict[str, str]:
+    """Give every TensorFlow process of the run (the workers, the kernels they start, the book builds)
+    its share of the cores, as ``python3 tasks.py test`` does (:func:`tasks.thread_settings`), so that a
+    plain ``pytest`` computes the same numbers as the book build it starts. Settings already made are
+    kept. Returns what was set."""
+    workers = getattr(config.option, "numprocesses", None)
+    count = workers if isinstance(workers, int) and workers > 0 else 1
+    made = {name: value for name, value in thread_settings(count * BOOK_PROCESSES).items() if name not in os.environ}
+    os.environ.update(made)
+    return made
+
+
 def pytest_configure(config):
+    share_the_cores(config)  # before any test imports TensorFlow (workers inherit the controller's settings)
     if hasattr(config, "workerinput"):  # an xdist worker: the controller has written the notebooks already
         return
     sync_notebooks()

@@ -3,6 +3,7 @@ work is handed out, the results page's training in the background (read last, tr
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -59,6 +60,22 @@ def test_processes_that_share_the_cores_get_one_share_of_threads_each(monkeypatc
     assert "TF_NUM_INTRAOP_THREADS" not in tasks._env()
     monkeypatch.setenv("OMP_NUM_THREADS", "2")  # what the user set is kept
     assert tasks._env(tasks.BOOK_PROCESSES)["OMP_NUM_THREADS"] == "2"
+
+
+def test_a_plain_pytest_run_shares_the_cores_the_same_way(monkeypatch):
+    from types import SimpleNamespace
+
+    for name in tasks.THREAD_SETTINGS:
+        monkeypatch.setenv(name, "x")  # recorded, so that the test's own settings are undone
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(tasks.os, "cpu_count", lambda: 2)
+    made = root_conftest.share_the_cores(SimpleNamespace(option=SimpleNamespace(numprocesses=2)))
+    assert made == {name: "1" for name in tasks.THREAD_SETTINGS}
+    assert all(os.environ[name] == "1" for name in tasks.THREAD_SETTINGS)
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert root_conftest.share_the_cores(SimpleNamespace(option=SimpleNamespace())) == {"OMP_NUM_THREADS": "1"}
+    assert os.environ["TF_NUM_INTRAOP_THREADS"] == "2"
 
 
 def test_the_costliest_work_is_handed_out_first():
