@@ -74,7 +74,7 @@ def thread_settings(processes: int, cpus: int | None = None) -> dict[str, str]:
 
     TensorFlow gives every process as many threads as there are cores. Where the build or the tests run
     several kernels at once, those threads outnumber the cores and wait on each other: on 2 cores, two
-    chapters executed side by side take about a fifth more CPU time than with one thread each. The
+    chapters executed side by side took about a quarter more CPU time than with one thread each. The
     models of the course are small, so each process gets ``cores // processes`` threads (at least one).
     Empty where one process has the machine to itself (TensorFlow's own default)."""
     if processes < 2:
