@@ -41,9 +41,9 @@ _GROUPS_OPTION = "cfcourse_groups"  # workerinput key: the file where workers wr
 
 def share_the_cores(config) -> dict[str, str]:
     """Give every TensorFlow process of the run (the workers, the kernels they start, the book builds)
-    its share of the cores, as ``python3 tasks.py test`` does (:func:`tasks.thread_settings`), so that a
-    plain ``pytest`` computes the same numbers as the book build it starts. Settings already made are
-    kept. Returns what was set."""
+    its share of the cores (:func:`tasks.thread_settings`), for ``python3 tasks.py test`` and a plain
+    ``pytest`` alike, so that the tests compute the same numbers as the book build they start. Settings
+    already made are kept. Returns what was set."""
     workers = getattr(config.option, "numprocesses", None)
     count = workers if isinstance(workers, int) and workers > 0 else 1
     made = {name: value for name, value in thread_settings(count * BOOK_PROCESSES).items() if name not in os.environ}

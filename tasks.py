@@ -197,9 +197,8 @@ def test(args: list[str]) -> None:
     """Write the notebooks' .ipynb twins, then run the whole pytest suite (args go to pytest), on every core
     (see :func:`test_workers`)."""
     notebooks([])
-    workers = test_workers(args)
-    count = int(workers[1]) if workers else 1
-    _run([PY, "-m", "pytest", *workers, *args], env=_env(count * BOOK_PROCESSES))
+    # the root conftest.py gives each worker, kernel and build its share of the cores (thread_settings)
+    _run([PY, "-m", "pytest", *test_workers(args), *args], env=_env())
 
 
 def bench(args: list[str]) -> None:
